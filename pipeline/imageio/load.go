@@ -1,0 +1,116 @@
+// Package imageio reads and writes the images every pipeline stage shares:
+// Load decodes any supported format and reports bad input naming the file;
+// SavePNG writes atomically so a crash never leaves half an image behind.
+package imageio
+
+import (
+	"bufio"
+	"errors"
+	"fmt"
+	"image"
+	"io"
+	"io/fs"
+	"os"
+	"strings"
+
+	// Decoders register themselves with image.Decode.
+	_ "image/gif"
+	_ "image/jpeg"
+	_ "image/png"
+
+	_ "golang.org/x/image/bmp"
+	_ "golang.org/x/image/tiff"
+	_ "golang.org/x/image/webp"
+
+	"github.com/multisc/multisc/bindings/badinput"
+)
+
+// MaxPixels bounds width×height so a forged header cannot make Load allocate
+// gigabytes; 2^28 pixels (16384²) is far above any dataset image we read.
+const MaxPixels = 1 << 28
+
+// Formats lists the formats Load decodes.
+var Formats = []string{"png", "jpeg", "gif", "bmp", "tiff", "webp"}
+
+// Load decodes the image at path. Every failure caused by the file itself (a
+// missing file, a directory, a non-image, a truncated or corrupt image) is a
+// badinput error whose message names path.
+func Load(path string) (image.Image, error) {
+	f, err := open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+
+	// Read the header first: cheap rejection of non-images and huge images.
+	br := bufio.NewReader(f)
+	cfg, format, err := image.DecodeConfig(br)
+	if err != nil {
+		return nil, decodeError(path, "", err)
+	}
+	if cfg.Width <= 0 || cfg.Height <= 0 {
+		return nil, badinput.Errorf("%s: %s image has empty size %dx%d", path, format, cfg.Width, cfg.Height)
+	}
+	if int64(cfg.Width)*int64(cfg.Height) > MaxPixels {
+		return nil, badinput.Errorf("%s: %s image of %dx%d pixels exceeds the %d-pixel limit", path, format, cfg.Width, cfg.Height, MaxPixels)
+	}
+	if _, err := f.Seek(0, io.SeekStart); err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	img, _, err := image.Decode(bufio.NewReader(f))
+	if err != nil {
+		return nil, decodeError(path, format, err)
+	}
+	return img, nil
+}
+
+// open opens path for reading, turning the usual mistakes into bad input.
+func open(path string) (*os.File, error) {
+	st, err := os.Stat(path)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		return nil, badinput.Errorf("%s: no such image file", path)
+	case errors.Is(err, fs.ErrPermission):
+		return nil, badinput.Errorf("%s: permission denied", path)
+	case err != nil:
+		return nil, badinput.Errorf("%s: %v", path, err)
+	case st.IsDir():
+		return nil, badinput.Errorf("%s: is a directory, not an image file", path)
+	case !st.Mode().IsRegular():
+		return nil, badinput.Errorf("%s: not a regular file", path)
+	case st.Size() == 0:
+		return nil, badinput.Errorf("%s: empty file, not an image", path)
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, badinput.Errorf("%s: %v", path, err)
+	}
+	return f, nil
+}
+
+// decodeError words a decoder failure; format is "" when even the header was
+// not recognised.
+func decodeError(path, format string, err error) error {
+	switch {
+	case errors.Is(err, image.ErrFormat):
+		return badinput.Errorf("%s: not an image (no PNG, JPEG, GIF, BMP, TIFF or WebP header)", path)
+	case errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, io.EOF) ||
+		isCutShort(err):
+		if format == "" {
+			return badinput.Errorf("%s: truncated image header", path)
+		}
+		return badinput.Errorf("%s: truncated %s image", path, format)
+	case format == "":
+		return badinput.Errorf("%s: corrupt image header: %v", path, err)
+	default:
+		return badinput.Errorf("%s: corrupt %s image: %v", path, format, err)
+	}
+}
+
+// isCutShort recognises the decoders' own words for data that ends early:
+// image/png reports a cut IDAT as "not enough pixel data", image/jpeg a cut
+// scan as "short Huffman data".
+func isCutShort(err error) bool {
+	msg := err.Error()
+	return strings.Contains(msg, "not enough pixel data") || strings.Contains(msg, "short Huffman data")
+}
