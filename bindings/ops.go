@@ -1,0 +1,131 @@
+package bindings
+
+import (
+	"math"
+
+	"github.com/ollama/ollama/ml"
+)
+
+// Ops that ollama's ml.Tensor lacks, composed from it. Each is tested against
+// a plain-Go reference in ops_test.go. Image tensors are [W, H, C, N] (ggml
+// order of PyTorch's NCHW).
+
+// GroupNorm normalizes x [W, H, C, N] over groups of C/groups channels
+// (mean and variance over W·H·C/groups elements), then applies the
+// per-channel affine weight and bias [C] when given.
+func GroupNorm(ctx ml.Context, x ml.Tensor, groups int, eps float32, weight, bias ml.Tensor) ml.Tensor {
+	w, h, c, n := x.Dim(0), x.Dim(1), x.Dim(2), x.Dim(3)
+	// Each group is contiguous in [W, H, C]: one row of a [W·H·C/G, G, N] view.
+	y := x.Reshape(ctx, w*h*c/groups, groups, n).LayerNorm(ctx, nil, nil, eps)
+	y = y.Reshape(ctx, w, h, c, n)
+	return channelAffine(ctx, y, weight, bias)
+}
+
+// channelAffine computes x·weight + bias with [C] vectors broadcast over
+// [W, H, C, N]; a nil weight or bias is skipped.
+func channelAffine(ctx ml.Context, x, weight, bias ml.Tensor) ml.Tensor {
+	c := x.Dim(2)
+	if weight != nil {
+		x = x.Mul(ctx, weight.Reshape(ctx, 1, 1, c))
+	}
+	if bias != nil {
+		x = x.Add(ctx, bias.Reshape(ctx, 1, 1, c))
+	}
+	return x
+}
+
+// Conv2D is a 2-D convolution of x [W, H, C, N] with weight
+// [KW, KH, C, OC] plus an optional bias [OC], as torch.nn.Conv2d with
+// square stride, padding and dilation.
+func Conv2D(ctx ml.Context, x, weight, bias ml.Tensor, stride, padding, dilation int) ml.Tensor {
+	y := weight.Conv2D(ctx, x, stride, stride, padding, padding, dilation, dilation)
+	return channelAffine(ctx, y, nil, bias)
+}
+
+// BatchNorm is inference-mode batch normalization of x [W, H, C, N]:
+// (x − mean)/√(var + eps)·weight + bias, with [C] statistics. Converters
+// normally fold it into the preceding conv instead (FoldBatchNorm).
+func BatchNorm(ctx ml.Context, x, mean, variance, weight, bias ml.Tensor, eps float32) ml.Tensor {
+	c := x.Dim(2)
+	// 1/√(var+eps) as a graph: eps broadcast from a one-element tensor.
+	epsT := ctx.Input().FromFloats([]float32{eps}, 1)
+	inv := variance.Add(ctx, epsT).Sqrt(ctx)
+	y := x.Sub(ctx, mean.Reshape(ctx, 1, 1, c)).Div(ctx, inv.Reshape(ctx, 1, 1, c))
+	return channelAffine(ctx, y, weight, bias)
+}
+
+// FoldBatchNorm folds inference batch norm into the conv before it, in
+// plain Go at conversion time: w' = w·s, b' = (b − mean)·s + beta with
+// s = gamma/√(var + eps). w is [OC, ...] in PyTorch order (so each output
+// channel's weights are contiguous); b may be nil (conv without bias).
+func FoldBatchNorm(w, b []float32, outC int, mean, variance, gamma, beta []float32, eps float32) (wf, bf []float32) {
+	per := len(w) / outC
+	wf = make([]float32, len(w))
+	bf = make([]float32, outC)
+	for o := range outC {
+		s := float64(gamma[o]) / math.Sqrt(float64(variance[o])+float64(eps))
+		for i := range per {
+			wf[o*per+i] = float32(float64(w[o*per+i]) * s)
+		}
+		b0 := 0.0
+		if b != nil {
+			b0 = float64(b[o])
+		}
+		bf[o] = float32((b0-float64(mean[o]))*s + float64(beta[o]))
+	}
+	return wf, bf
+}
+
+// Upsample is nearest-neighbour upsampling of x [W, H, C, N] by an integer
+// factor (torch.nn.Upsample(scale_factor=s, mode="nearest")).
+func Upsample(ctx ml.Context, x ml.Tensor, scale int) ml.Tensor {
+	return x.Interpolate(ctx, [4]int{x.Dim(0) * scale, x.Dim(1) * scale, x.Dim(2), x.Dim(3)}, ml.SamplingModeNearest)
+}
+
+// MaxPool2D is torch.nn.MaxPool2d(kernel, stride, padding) on x
+// [W, H, C, N] (floor mode, dilation 1; padding ≤ kernel/2 as PyTorch
+// requires). It pools rows then columns, since a max over a rectangle is the
+// max of the maxima of its rows.
+//
+// Padding replicates the edge instead of inserting −∞: every window that
+// overlaps the border also holds the edge element the padding copies, so the
+// result is the max over the valid elements, as PyTorch's, and negative
+// inputs are never beaten by a padded zero.
+func MaxPool2D(ctx ml.Context, x ml.Tensor, kernel, stride, padding int) ml.Tensor {
+	w, h, c, n := x.Dim(0), x.Dim(1), x.Dim(2), x.Dim(3)
+	// Along W: rows of length w, h·c·n of them.
+	y := maxPool1D(ctx, x.Reshape(ctx, w, h*c*n), kernel, stride, padding) // [OW, H·C·N]
+	ow := y.Dim(0)
+	// Along H: permute H first so the same 1-D pooling applies.
+	y = y.Reshape(ctx, ow, h, c*n).Permute(ctx, 1, 0, 2, 3)             // [H, OW, C·N]
+	y = maxPool1D(ctx, y.Reshape(ctx, h, ow*c*n), kernel, stride, padding) // [OH, OW·C·N]
+	oh := y.Dim(0)
+	return y.Reshape(ctx, oh, ow, c*n).Permute(ctx, 1, 0, 2, 3).Contiguous(ctx, ow, oh, c, n)
+}
+
+// maxPool1D pools each row of x [L, R] with a window of k, stride s and
+// replicated padding p, giving [(L+2p−k)/s + 1, R].
+func maxPool1D(ctx ml.Context, x ml.Tensor, k, s, p int) ml.Tensor {
+	l, r := x.Dim(0), x.Dim(1)
+	if p > 0 {
+		es := x.Stride(0)
+		first := x.View(ctx, 0, 1, x.Stride(1), r).Repeat(ctx, 0, p)
+		last := x.View(ctx, (l-1)*es, 1, x.Stride(1), r).Repeat(ctx, 0, p)
+		x = first.Concat(ctx, x, 0).Concat(ctx, last, 0)
+		l += 2 * p
+	}
+	out := (l-k)/s + 1
+	es := x.Stride(0)
+	var m ml.Tensor
+	for d := range k {
+		// Tap d of every window: elements d, d+s, d+2s, ... of each row.
+		tap := x.View(ctx, d*es, 1, s*es, out, x.Stride(1), r) // [1, out, R]
+		if m == nil {
+			m = tap.Contiguous(ctx)
+			continue
+		}
+		// max(m, tap) = m + relu(tap − m)
+		m = m.Add(ctx, tap.Sub(ctx, m).RELU(ctx))
+	}
+	return m.Reshape(ctx, out, r)
+}
