@@ -84,8 +84,8 @@ func TestRepairUTF8(t *testing.T) {
 		{"plain", "plain", 0},
 		{"caf\xc3\xa9", "café", 0},
 		{"a\xffb", "a\uFFFDb", 1},
-		{"\xe2\x82", "\uFFFD\uFFFD", 2},          // truncated 3-byte sequence: one per byte
-		{"\xc0\xafx", "\uFFFD\uFFFDx", 2},        // overlong encoding is invalid
+		{"\xe2\x82", "\uFFFD\uFFFD", 2},           // truncated 3-byte sequence: one per byte
+		{"\xc0\xafx", "\uFFFD\uFFFDx", 2},         // overlong encoding is invalid
 		{"\xed\xa0\x80", "\uFFFD\uFFFD\uFFFD", 3}, // surrogate half
 		{"\x01ok", "\x01ok", 0},                   // control characters are valid UTF-8
 	} {
