@@ -45,6 +45,12 @@ type Arch struct {
 	// model of the given size: "tiny" for tests and demos, "full" for the
 	// published architecture's dimensions.
 	Config func(size string) (fsggml.KV, error)
+
+	// Convert reads public checkpoint files (see Inputs) and returns the
+	// metadata and every tensor's f32 values in ggml order, keyed by GGUF
+	// name; ConvertFiles checks them against Tensors and writes the file.
+	Convert func(inputs []string) (fsggml.KV, map[string][]float32, error)
+	Inputs  string // what Convert takes, for --help
 }
 
 var archs = map[string]Arch{}

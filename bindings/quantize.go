@@ -102,7 +102,9 @@ func Encode(values []float32, shape []uint64, t fsggml.TensorType) []byte {
 	if t == fsggml.TensorTypeF32 {
 		return f32Bytes(values)
 	}
-	return ggmlbackend.Quantize(t, values, shape)
+	// ggml quantizes rows of shape[0]; Quantize reads at most three
+	// dimensions, so present the tensor as rows × columns.
+	return ggmlbackend.Quantize(t, values, []uint64{shape[0], Elements(shape) / shape[0]})
 }
 
 // Decode returns the f32 values of raw tensor data of type t.

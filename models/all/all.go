@@ -1,0 +1,8 @@
+// Package all links every model architecture into a binary: importing it
+// runs each package's init(), which registers the architecture with ollama's
+// model registry and with the engine layer (bindings.RegisterArch).
+package all
+
+import (
+	_ "github.com/multisc/multisc/models/alexnet"
+)
