@@ -97,7 +97,7 @@ func MaxPool2D(ctx ml.Context, x ml.Tensor, kernel, stride, padding int) ml.Tens
 	y := maxPool1D(ctx, x.Reshape(ctx, w, h*c*n), kernel, stride, padding) // [OW, H·C·N]
 	ow := y.Dim(0)
 	// Along H: permute H first so the same 1-D pooling applies.
-	y = y.Reshape(ctx, ow, h, c*n).Permute(ctx, 1, 0, 2, 3)             // [H, OW, C·N]
+	y = y.Reshape(ctx, ow, h, c*n).Permute(ctx, 1, 0, 2, 3)                // [H, OW, C·N]
 	y = maxPool1D(ctx, y.Reshape(ctx, h, ow*c*n), kernel, stride, padding) // [OH, OW·C·N]
 	oh := y.Dim(0)
 	return y.Reshape(ctx, oh, ow, c*n).Permute(ctx, 1, 0, 2, 3).Contiguous(ctx, ow, oh, c, n)

@@ -7,7 +7,7 @@ import "math"
 
 type shape4 struct{ W, H, C, N int }
 
-func (s shape4) len() int               { return s.W * s.H * s.C * s.N }
+func (s shape4) len() int              { return s.W * s.H * s.C * s.N }
 func (s shape4) at(x, y, c, n int) int { return ((n*s.C+c)*s.H+y)*s.W + x }
 
 func refGroupNorm(in []float32, s shape4, groups int, eps float32, w, b []float32) []float32 {

@@ -6,6 +6,7 @@ import (
 	"io"
 	"os"
 	"slices"
+	"strings"
 
 	fsggml "github.com/ollama/ollama/fs/ggml"
 
@@ -40,6 +41,9 @@ func Header(path string) (*fsggml.GGML, error) {
 	if err != nil {
 		if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
 			return nil, badinput.Errorf("%s: truncated GGUF file (header ends early)", path)
+		}
+		if strings.Contains(err.Error(), "exceeds file size") {
+			return nil, badinput.Errorf("%s: truncated GGUF file (%v)", path, err)
 		}
 		return nil, badinput.Errorf("%s: malformed GGUF file: %v", path, err)
 	}

@@ -1,0 +1,56 @@
+package main
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/spf13/pflag"
+
+	"github.com/multisc/multisc/bindings"
+)
+
+func init() {
+	var arch, out, typ string
+	register(&command{
+		Name:  "convert",
+		Short: "convert public checkpoints (safetensors, PyTorch .pth/.bin/.ckpt) to GGUF",
+		Usage: "--arch A --out OUT.gguf CHECKPOINT...",
+		Long: `Reads the checkpoint files an architecture needs, renames tensors
+mechanically (see each models/<arch> package comment) and writes one GGUF with
+the configuration in metadata. PyTorch pickles are decoded without executing
+any pickle code. Inputs per architecture:
+` + convertInputs(),
+		Flags: func(fs *pflag.FlagSet) {
+			fs.StringVar(&arch, "arch", "", "architecture")
+			fs.StringVar(&out, "out", "", "output GGUF file")
+			fs.StringVar(&typ, "type", "f32", "storage type: f32, f16, q8_0, q4_0, q4_k, ...")
+		},
+		Run: func(env *Env, args []string) error {
+			if len(args) == 0 {
+				return badInput("convert needs at least one checkpoint file")
+			}
+			if out == "" {
+				return badInput("--out is required")
+			}
+			t, err := bindings.ParseType(typ)
+			if err != nil {
+				return badInput("--type: %v", err)
+			}
+			if err := bindings.ConvertFiles(arch, args, t, out); err != nil {
+				return err
+			}
+			fmt.Fprintf(env.Stdout, "wrote %s (%s, %s)\n", out, arch, typ)
+			return nil
+		},
+	})
+}
+
+func convertInputs() string {
+	var b strings.Builder
+	for _, a := range bindings.Archs() {
+		if a.Convert != nil {
+			fmt.Fprintf(&b, "  %-10s %s\n", a.Name, a.Inputs)
+		}
+	}
+	return b.String()
+}

@@ -1,0 +1,61 @@
+package main
+
+import (
+	"fmt"
+
+	"github.com/spf13/pflag"
+
+	"github.com/multisc/multisc/bindings"
+	_ "github.com/multisc/multisc/models/all"
+)
+
+func init() {
+	var arch, size, out, typ string
+	var seed uint64
+	var list bool
+	register(&command{
+		Name:  "synth",
+		Short: "write a model of any architecture with seeded random weights",
+		Usage: "--arch A --size tiny|full --seed S --out FILE.gguf",
+		Long: `Pretrained weights cannot be downloaded on build machines, so every port is
+tested on tiny seeded models and benchmarked on full-size ones. The same
+--arch, --size, --seed and --type always give the same bytes.`,
+		Flags: func(fs *pflag.FlagSet) {
+			fs.StringVar(&arch, "arch", "", "architecture (see --list)")
+			fs.StringVar(&size, "size", "tiny", "tiny (tests, demo) or full (published dimensions)")
+			fs.Uint64Var(&seed, "seed", 0, "random seed")
+			fs.StringVar(&out, "out", "", "output GGUF file")
+			fs.StringVar(&typ, "type", "f32", "storage type: f32, f16, q8_0, q4_0, q4_k, ...")
+			fs.BoolVar(&list, "list", false, "list the architectures")
+		},
+		Run: func(env *Env, args []string) error {
+			if list {
+				for _, a := range bindings.Archs() {
+					fmt.Fprintf(env.Stdout, "%-12s %s\n", a.Name, a.Short)
+				}
+				return nil
+			}
+			if len(args) != 0 {
+				return badInput("synth takes no positional arguments (use --out)")
+			}
+			if _, ok := bindings.LookupArch(arch); !ok {
+				return badInput("--arch %q: unknown architecture (known: %v)", arch, bindings.ArchNames())
+			}
+			if size != "tiny" && size != "full" {
+				return badInput("--size %q: want tiny or full", size)
+			}
+			if out == "" {
+				return badInput("--out is required")
+			}
+			t, err := bindings.ParseType(typ)
+			if err != nil {
+				return badInput("--type: %v", err)
+			}
+			if err := bindings.Synth(arch, size, seed, t, out); err != nil {
+				return badInput("--out %s: %v", out, err)
+			}
+			fmt.Fprintf(env.Stdout, "wrote %s (%s, %s, seed %d, %s)\n", out, arch, size, seed, typ)
+			return nil
+		},
+	})
+}
