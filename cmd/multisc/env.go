@@ -82,4 +82,3 @@ func (e *Env) progress(total int64, what string) *progressbar.ProgressBar {
 
 // isInputError reports whether err is a bad-input error from any package.
 func isInputError(err error) bool { return badinput.Is(err) }
-

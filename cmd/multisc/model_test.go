@@ -107,7 +107,6 @@ func alexnetTensors(t *testing.T, edit func([]*fsggml.Tensor) []*fsggml.Tensor) 
 	return edit(ts)
 }
 
-
 func TestModelBadInput(t *testing.T) {
 	dir := t.TempDir()
 	good := synthTiny(t, dir, "1")

@@ -45,7 +45,8 @@ type SimOptions struct {
 // SimulateBER sends at least nbits random information bits over the link at
 // Es/N0 = esn0DB and counts errors. Work is split into batches of whole
 // blocks; batch b draws everything (bits, fading, noise) from
-// PCG(opt.Seed, b), so the result is a function of the seed alone.
+// PCG(opt.Seed ⊕ mix(esn0DB), b), so the result depends only on the seed and
+// the SNR: not on the worker count, nor on the other SNRs of a sweep.
 func SimulateBER(l *Link, esn0DB float64, nbits int64, opt SimOptions) BERPoint {
 	block := int64(uncodedBlock)
 	if l.Code != nil {
@@ -60,6 +61,7 @@ func SimulateBER(l *Link, esn0DB float64, nbits int64, opt SimOptions) BERPoint 
 	}
 	workers = int(min(int64(workers), batches))
 	n0 := N0(esn0DB)
+	seed := opt.Seed ^ splitmix64(math.Float64bits(esn0DB))
 
 	type result struct{ errs, blockErrs, iters int64 }
 	results := make([]result, batches)
@@ -80,7 +82,7 @@ func SimulateBER(l *Link, esn0DB float64, nbits int64, opt SimOptions) BERPoint 
 				if b >= batches {
 					return
 				}
-				r := rand.New(rand.NewPCG(opt.Seed, uint64(b)))
+				r := rand.New(rand.NewPCG(seed, uint64(b)))
 				nb := min(perBatch, blocks-b*perBatch)
 				infos, tx = infos[:0], tx[:0]
 				for range nb {
@@ -135,4 +137,13 @@ func SimulateBER(l *Link, esn0DB float64, nbits int64, opt SimOptions) BERPoint 
 		p.AvgIter = float64(iters) / float64(p.Blocks)
 	}
 	return p
+}
+
+// splitmix64 is a bijective 64-bit mixer (Steele et al.); it turns the SNR's
+// bit pattern into a well-spread seed offset.
+func splitmix64(x uint64) uint64 {
+	x += 0x9e3779b97f4a7c15
+	x = (x ^ x>>30) * 0xbf58476d1ce4e5b9
+	x = (x ^ x>>27) * 0x94d049bb133111eb
+	return x ^ x>>31
 }
