@@ -203,4 +203,3 @@ func noSplit(kind string, opt Options) error {
 	}
 	return nil
 }
-
