@@ -1,9 +1,19 @@
 package main
 
-import "image"
+import (
+	"image"
+
+	"github.com/multisc/multisc/bindings"
+	"github.com/multisc/multisc/models/lpips"
+)
 
 // lpipsDistance scores two equally sized images with the LPIPS model file at
-// path. Wired to models/lpips once that port lands.
+// path (models/lpips), on the --device and --threads of env.
 func lpipsDistance(env *Env, path string, ref, img image.Image) (float64, error) {
-	return 0, badInput("--lpips %s: LPIPS is not built into this binary yet", path)
+	m, err := lpips.Open(path, bindings.Options{Device: env.Device, Threads: env.Threads})
+	if err != nil {
+		return 0, err
+	}
+	defer m.Close()
+	return m.Distance(ref, img)
 }

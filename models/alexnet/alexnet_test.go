@@ -38,7 +38,7 @@ func TestParity(t *testing.T) {
 	got, shapes := bindings.Compute(m.Backend(), func(ctx ml.Context) []ml.Tensor {
 		x := ctx.Input().FromFloats(in.Data, in.Shape[3], in.Shape[2], in.Shape[1], in.Shape[0])
 		taps := m.Taps(ctx, x)
-		return append(taps, m.Trunk(ctx, x))
+		return append(taps, m.Run(ctx, x))
 	})
 	for i, name := range names {
 		ref := want[name]
@@ -71,7 +71,7 @@ func TestQuantizedStillClose(t *testing.T) {
 	m := l.Model.(*Model)
 	in := want["input"]
 	got, _ := bindings.Compute(m.Backend(), func(ctx ml.Context) []ml.Tensor {
-		return []ml.Tensor{m.Trunk(ctx, ctx.Input().FromFloats(in.Data, in.Shape[3], in.Shape[2], in.Shape[1], in.Shape[0]))}
+		return []ml.Tensor{m.Run(ctx, ctx.Input().FromFloats(in.Data, in.Shape[3], in.Shape[2], in.Shape[1], in.Shape[0]))}
 	})
 	// f16 weights (and ggml's f16 im2col of the activations) keep about 3
 	// decimal digits through five layers.

@@ -43,17 +43,28 @@ type Conv2D struct {
 	Bias   ml.Tensor `gguf:"bias"`
 }
 
-// Model is AlexNet's `features` trunk. Features has one slot per position
-// of the Sequential; only the conv positions hold tensors.
+// Trunk is AlexNet's `features` Sequential. Features has one slot per
+// position; only the conv positions hold tensors. Other models (LPIPS)
+// embed it.
+type Trunk struct {
+	Features []*Conv2D `gguf:"features"`
+}
+
+// NewTrunk returns a trunk with its slots made, for model.New to fill.
+// (ollama's loader descends into pointer fields, not struct values, so
+// models hold it as *Trunk.)
+func NewTrunk() *Trunk { return &Trunk{Features: make([]*Conv2D, 13)} }
+
+// Model is the trunk as a model file of its own.
 type Model struct {
 	model.Base
-	Features []*Conv2D `gguf:"features"`
+	*Trunk
 }
 
 // New builds the model struct from GGUF metadata; ollama's model.New then
 // fills the tensor fields.
 func New(c fs.Config) (model.Model, error) {
-	return &Model{Features: make([]*Conv2D, 13)}, nil
+	return &Model{Trunk: NewTrunk()}, nil
 }
 
 func init() {
@@ -109,7 +120,7 @@ func TensorsFor(ch []uint64, prefix string) ([]bindings.TensorSpec, error) {
 
 // Taps runs the trunk on x [W, H, 3, N] and returns the five ReLU outputs
 // (relu1..relu5, after features.1, 4, 7, 9, 11), the LPIPS feature taps.
-func (m *Model) Taps(ctx ml.Context, x ml.Tensor) []ml.Tensor {
+func (m *Trunk) Taps(ctx ml.Context, x ml.Tensor) []ml.Tensor {
 	var taps []ml.Tensor
 	for _, c := range convs {
 		conv := m.Features[c.index]
@@ -122,8 +133,8 @@ func (m *Model) Taps(ctx ml.Context, x ml.Tensor) []ml.Tensor {
 	return taps
 }
 
-// Trunk runs the whole trunk (through features.12, the last max pool).
-func (m *Model) Trunk(ctx ml.Context, x ml.Tensor) ml.Tensor {
+// Run runs the whole trunk (through features.12, the last max pool).
+func (m *Trunk) Run(ctx ml.Context, x ml.Tensor) ml.Tensor {
 	taps := m.Taps(ctx, x)
 	return bindings.MaxPool2D(ctx, taps[len(taps)-1], 3, 2, 0)
 }
@@ -134,5 +145,5 @@ func (m *Model) Forward(ctx ml.Context, batch input.Batch) (ml.Tensor, error) {
 	if batch.Inputs == nil || batch.Inputs.Dim(2) != 3 {
 		return nil, errors.New("alexnet: want an image tensor [W, H, 3, N]")
 	}
-	return m.Trunk(ctx, batch.Inputs), nil
+	return m.Run(ctx, batch.Inputs), nil
 }

@@ -5,4 +5,5 @@ package all
 
 import (
 	_ "github.com/multisc/multisc/models/alexnet"
+	_ "github.com/multisc/multisc/models/lpips"
 )
