@@ -16,12 +16,20 @@ const maxLLR = 1e6
 
 const signMask = 0x80000000
 
-// Decoder is a layered normalized min-sum decoder for one code. Each base row
-// is one layer: its Z checks touch disjoint variables, so a layer is updated
-// as Z-wide vectors. Memory layout: a posterior LLR per variable (app) and
-// one check-to-variable message per edge, stored block by block, Z
-// contiguous float32 each, so that every inner loop walks contiguous memory
-// (a cyclic shift is two contiguous segments). Decode allocates nothing.
+// Decoder is a layered normalized min-sum decoder for one code. Each base
+// row is one layer (its Z checks touch disjoint variables); layers are
+// updated in order, each check reading the freshest posteriors.
+//
+// Speed: messages are float32 (half the cache footprint of float64, and the
+// whole state of the 1944-bit code, ~36 KiB, stays in L1/L2). Edges are laid
+// out check by check: the variable indices of a check and its
+// check-to-variable messages are contiguous, precomputed once, so an update
+// is two short linear passes. The per-check kernel is a small function so
+// that its few live values stay in registers, and it has no unpredictable
+// branches: magnitudes are compared as IEEE-754 bit patterns (for
+// non-negative floats the uint32 order is the float order), so min/max and
+// the arg-min select compile to conditional moves, and signs are XORed bit
+// patterns. Decode allocates nothing.
 // A Decoder is not safe for concurrent use; make one per goroutine.
 type Decoder struct {
 	Code      *LDPC
@@ -29,13 +37,12 @@ type Decoder struct {
 	EarlyExit bool    // stop as soon as H·ĉ = 0
 	Alpha     float32 // normalization factor, DefaultAlpha unless changed
 
-	app        []float32 // N posterior LLRs
-	msg        []float32 // edges·Z check-to-variable messages
-	t          []float32 // maxDeg·Z variable-to-check messages of one layer
-	min1, min2 []float32 // Z: smallest and second smallest |t| per check
-	arg        []uint8   // Z: block index of min1
-	sgn        []uint32  // Z: XOR of the sign bits of t per check
-	layerOff   []int     // offset of each layer's messages in msg
+	app  []float32 // N posterior LLRs
+	msg  []float32 // one check-to-variable message per edge, check by check
+	vidx []int32   // the variable of each edge, same layout as msg
+	deg  []int     // checks' degree per layer
+	off  []int     // offset of each layer's first edge
+	t    []float32 // variable-to-check messages of one check
 }
 
 // NewDecoder returns a decoder with the given iteration limit.
@@ -43,22 +50,22 @@ func (c *LDPC) NewDecoder(maxIter int, earlyExit bool) *Decoder {
 	if maxIter < 1 {
 		panic(fmt.Sprintf("ldpc decoder: maxIter %d < 1", maxIter))
 	}
-	maxDeg := 0
 	d := &Decoder{Code: c, MaxIter: maxIter, EarlyExit: earlyExit, Alpha: DefaultAlpha}
-	off := 0
-	for _, l := range c.layers {
-		d.layerOff = append(d.layerOff, off)
-		off += len(l) * c.Z
-		maxDeg = max(maxDeg, len(l))
-	}
 	z := c.Z
+	maxDeg := 0
+	for _, l := range c.layers {
+		d.off = append(d.off, len(d.vidx))
+		d.deg = append(d.deg, len(l))
+		maxDeg = max(maxDeg, len(l))
+		for r := range z {
+			for _, e := range l { // check r of the layer reads (r+shift) mod Z
+				d.vidx = append(d.vidx, int32(e.col*z+(r+e.shift)%z))
+			}
+		}
+	}
 	d.app = make([]float32, c.N)
-	d.msg = make([]float32, off)
-	d.t = make([]float32, maxDeg*z)
-	d.min1 = make([]float32, z)
-	d.min2 = make([]float32, z)
-	d.arg = make([]uint8, z)
-	d.sgn = make([]uint32, z)
+	d.msg = make([]float32, len(d.vidx))
+	d.t = make([]float32, maxDeg)
 	return d
 }
 
@@ -75,8 +82,12 @@ func (d *Decoder) Decode(llr []float32, info []uint8) (iters int, ok bool) {
 	}
 	clear(d.msg)
 	for iters = 1; iters <= d.MaxIter; iters++ {
-		for i := range c.layers {
-			d.layer(i)
+		for i, deg := range d.deg {
+			off := d.off[i]
+			for r := range c.Z {
+				e := off + r*deg
+				checkUpdate(d.app, d.vidx[e:e+deg], d.msg[e:e+deg], d.t[:deg], d.Alpha)
+			}
 		}
 		if d.EarlyExit && d.checksOK() {
 			ok = true
@@ -93,109 +104,56 @@ func (d *Decoder) Decode(llr []float32, info []uint8) (iters int, ok bool) {
 	return iters, ok
 }
 
-// layer runs one layered min-sum update of base row i.
-func (d *Decoder) layer(i int) {
-	c := d.Code
-	z := c.Z
-	l := c.layers[i]
-	off := d.layerOff[i]
-	min1, min2, arg, sgn := d.min1[:z], d.min2[:z], d.arg[:z], d.sgn[:z]
-	for r := range min1 {
-		min1[r] = math.MaxFloat32
-		min2[r] = math.MaxFloat32
-		sgn[r] = 0
-	}
-	// Variable-to-check: t = app − old message, and the running minima.
-	for k, e := range l {
-		t := d.t[k*z : (k+1)*z]
-		m := d.msg[off+k*z : off+(k+1)*z]
-		a := d.app[e.col*z : (e.col+1)*z]
-		n1 := z - e.shift // check r reads variable (r+shift) mod z
-		gather(t[:n1], a[e.shift:], m[:n1], min1[:n1], min2[:n1], arg[:n1], sgn[:n1], uint8(k))
-		gather(t[n1:], a[:e.shift], m[n1:], min1[n1:], min2[n1:], arg[n1:], sgn[n1:], uint8(k))
-	}
-	alpha := d.Alpha
-	for r := range min1 {
-		min1[r] *= alpha
-		min2[r] *= alpha
-	}
-	// Check-to-variable: new message and posterior.
-	for k, e := range l {
-		t := d.t[k*z : (k+1)*z]
-		m := d.msg[off+k*z : off+(k+1)*z]
-		a := d.app[e.col*z : (e.col+1)*z]
-		n1 := z - e.shift
-		scatter(t[:n1], a[e.shift:], m[:n1], min1[:n1], min2[:n1], arg[:n1], sgn[:n1], uint8(k))
-		scatter(t[n1:], a[:e.shift], m[n1:], min1[n1:], min2[n1:], arg[n1:], sgn[n1:], uint8(k))
-	}
-}
-
-// gather computes t = a − m over one contiguous segment and folds |t| and
-// sign(t) into the per-check minima and sign parity.
-func gather(t, a, m, min1, min2 []float32, arg []uint8, sgn []uint32, k uint8) {
-	n := len(t)
-	a, m, min1, min2, arg, sgn = a[:n], m[:n], min1[:n], min2[:n], arg[:n], sgn[:n]
-	for r := range t {
-		v := a[r] - m[r]
-		t[r] = v
-		b := math.Float32bits(v)
-		sgn[r] ^= b
-		mag := math.Float32frombits(b &^ signMask)
-		if mag < min1[r] {
-			min2[r] = min1[r]
-			min1[r] = mag
-			arg[r] = k
-		} else if mag < min2[r] {
-			min2[r] = mag
+// checkUpdate runs the min-sum update of one check: variable-to-check
+// messages t = app − old message, then new messages
+// α·min_{j≠k}|t_j|·Π_{j≠k} sign(t_j), added back into the posteriors.
+func checkUpdate(app []float32, vi []int32, m, t []float32, alpha float32) {
+	m, t = m[:len(vi)], t[:len(vi)]
+	min1 := math.Float32bits(math.MaxFloat32)
+	min2 := min1
+	arg := 0
+	var sgn uint32
+	for k, v := range vi {
+		x := app[v] - m[k]
+		t[k] = x
+		b := math.Float32bits(x)
+		sgn ^= b
+		mag := b &^ signMask
+		if mag < min1 {
+			arg = k
 		}
+		min2 = min(min2, max(min1, mag))
+		min1 = min(min1, mag)
 	}
-}
-
-// scatter writes the new check-to-variable messages of block k and adds
-// them to the posteriors.
-func scatter(t, a, m, min1, min2 []float32, arg []uint8, sgn []uint32, k uint8) {
-	n := len(t)
-	a, m, min1, min2, arg, sgn = a[:n], m[:n], min1[:n], min2[:n], arg[:n], sgn[:n]
-	for r := range t {
-		mag := min1[r]
-		if arg[r] == k {
-			mag = min2[r]
+	s1 := math.Float32bits(math.Float32frombits(min1) * alpha)
+	s2 := math.Float32bits(math.Float32frombits(min2) * alpha)
+	for k, v := range vi {
+		mag := s1
+		if k == arg {
+			mag = s2
 		}
-		tv := t[r]
-		s := (sgn[r] ^ math.Float32bits(tv)) & signMask
-		nv := math.Float32frombits(math.Float32bits(mag) | s)
-		m[r] = nv
-		a[r] = tv + nv
+		x := t[k]
+		nv := math.Float32frombits(mag | (sgn^math.Float32bits(x))&signMask)
+		m[k] = nv
+		app[v] = x + nv
 	}
 }
 
-// checksOK reports whether the hard decisions of app satisfy every check.
+// checksOK reports whether the hard decisions of app satisfy every check:
+// the XOR of the sign bits over each check's variables must be 0.
 func (d *Decoder) checksOK() bool {
-	c := d.Code
-	z := c.Z
-	par := d.sgn[:z]
-	for _, l := range c.layers {
-		clear(par)
-		for _, e := range l {
-			a := d.app[e.col*z : (e.col+1)*z]
-			n1 := z - e.shift
-			xorSigns(par[:n1], a[e.shift:])
-			xorSigns(par[n1:], a[:e.shift])
-		}
-		var acc uint32
-		for _, p := range par {
-			acc |= p
-		}
-		if acc&signMask != 0 {
-			return false
+	app := d.app
+	for i, deg := range d.deg {
+		vidx := d.vidx[d.off[i] : d.off[i]+deg*d.Code.Z]
+		for e := 0; e < len(vidx); e += deg {
+			var p uint32
+			for _, v := range vidx[e : e+deg] {
+				p ^= math.Float32bits(app[v])
+			}
+			if p&signMask != 0 {
+				return false
+			}
 		}
 	}
 	return true
-}
-
-func xorSigns(par []uint32, a []float32) {
-	a = a[:len(par)]
-	for r := range par {
-		par[r] ^= math.Float32bits(a[r])
-	}
 }
