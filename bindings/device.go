@@ -71,7 +71,7 @@ func Devices(threads int) ([]DeviceInfo, error) {
 	if threads <= 0 {
 		threads = runtime.NumCPU()
 	}
-	out := []DeviceInfo{{Name: "CPU", Description: cpu.Name, Library: "CPU", Threads: threads}}
+	out := []DeviceInfo{{Name: "CPU", Description: cpuModel(cpu.Name), Library: "CPU", Threads: threads}}
 	cudaIndex := 0
 	for _, d := range b.BackendDevices() {
 		info := DeviceInfo{Description: d.Description, Library: d.Library, TotalMemory: d.TotalMemory, FreeMemory: d.FreeMemory, id: d.DeviceID}
@@ -188,3 +188,18 @@ func NewScratch(device string, threads int) (*Scratch, error) {
 
 // Close frees the backend.
 func (s *Scratch) Close() { s.close() }
+
+// cpuModel is the processor's model name where the OS says it (Linux),
+// else ggml's device name.
+func cpuModel(fallback string) string {
+	b, err := os.ReadFile("/proc/cpuinfo")
+	if err != nil {
+		return fallback
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if k, v, ok := strings.Cut(line, ":"); ok && strings.TrimSpace(k) == "model name" {
+			return strings.TrimSpace(v)
+		}
+	}
+	return fallback
+}

@@ -191,3 +191,17 @@ func TestConvertFixture(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+func TestDevicesListsCPU(t *testing.T) {
+	out, stderr, code := runCLI(t, "devices", "--json", "--threads", "3")
+	if code != 0 {
+		t.Fatalf("devices: %s", stderr)
+	}
+	var devs []bindings.DeviceInfo
+	if err := json.Unmarshal([]byte(out), &devs); err != nil {
+		t.Fatal(err)
+	}
+	if len(devs) == 0 || devs[0].Name != "CPU" || devs[0].Threads != 3 {
+		t.Fatalf("devices = %+v, want the CPU first with 3 threads", devs)
+	}
+}
