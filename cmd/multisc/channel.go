@@ -182,7 +182,7 @@ for uncoded links. Each point is deterministic in --seed and its SNR.`,
 				defer csvFile.Close()
 			}
 
-			bar := env.progress(int64(len(snrs))*bits, "simulating")
+			bar := env.progress(int64(len(snrs))*l.SimBits(bits), "simulating")
 			rows := make([]berRow, 0, len(snrs))
 			for _, s := range snrs {
 				es := s
@@ -257,8 +257,8 @@ for uncoded links. Each point is deterministic in --seed and its SNR.`,
 		Short: "send a caption over the link and print what arrives",
 		Usage: "TEXT",
 		Long: `Sends TEXT (UTF-8) in CRC-32 frames, one per codeword, and prints the received
-text, always valid UTF-8 (each invalid byte becomes U+FFFD), with bit errors,
-symbols used and failed frames. --snr is Es/N0 in dB (or Eb/N0 per payload
+text, always valid UTF-8 (each invalid byte becomes U+FFFD), then a line
+starting with "#" giving bit errors, symbols used and failed frames. --snr is Es/N0 in dB (or Eb/N0 per payload
 bit with --snr-per eb).`,
 		Flags: func(fs *pflag.FlagSet) {
 			tf.add(fs)
@@ -299,7 +299,7 @@ bit with --snr-per eb).`,
 				ber = float64(res.BitErrors) / float64(res.Bits)
 			}
 			fmt.Fprintf(env.Stdout, "%s\n", res.Text)
-			fmt.Fprintf(env.Stderr, "%s %s %s, Es/N0 %.2f dB (Eb/N0 %.2f dB): %d/%d bit errors (BER %.3g), %d symbols, %d/%d frames failed, %d bytes repaired\n",
+			fmt.Fprintf(env.Stdout, "# %s, %s, %s, Es/N0 %.2f dB (Eb/N0 %.2f dB): %d/%d bit errors (BER %.3g), %d symbols, %d/%d frames failed, %d bytes repaired\n",
 				l.Mod.Name, l.Channel, codeName(l), res.EsN0dB, res.EbN0dB, res.BitErrors, res.Bits, ber,
 				res.Symbols, res.FramesFailed, res.Frames, res.RepairedBytes)
 			return nil

@@ -42,6 +42,17 @@ type SimOptions struct {
 	Progress func(bits int64) // called after each batch with its bits (serialized)
 }
 
+// SimBits is the number of information bits SimulateBER actually sends for
+// a request of nbits: whole blocks (K bits per codeword, 1944 uncoded), at
+// least one.
+func (l *Link) SimBits(nbits int64) int64 {
+	block := int64(uncodedBlock)
+	if l.Code != nil {
+		block = int64(l.Code.K)
+	}
+	return max((nbits+block-1)/block, 1) * block
+}
+
 // SimulateBER sends at least nbits random information bits over the link at
 // Es/N0 = esn0DB and counts errors. Work is split into batches of whole
 // blocks; batch b draws everything (bits, fading, noise) from

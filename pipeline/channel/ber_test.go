@@ -87,6 +87,18 @@ func TestUncodedBERMatchesTheory(t *testing.T) {
 					t.Errorf("%d errors in %d bits (BER %.4g), theory %.4g expects %.0f ± %.0f",
 						p.BitErrors, p.Bits, p.BER, p.Theory, want, tol)
 				}
+				// 16/64-QAM on AWGN: also against the standard Gray
+				// approximation, where it is within 3% of the exact form
+				// (the 3% is added to the tolerance as model error).
+				if m.Bits >= 4 && c.ch.Kind == AWGN {
+					ap := ApproxBERQAM(m, snr)
+					if model := math.Abs(ap-p.Theory) / p.Theory; model <= 0.03 {
+						apWant := ap * float64(p.Bits)
+						if math.Abs(float64(p.BitErrors)-apWant) > tol+0.03*apWant {
+							t.Errorf("%d errors, Gray approximation %.4g expects %.0f", p.BitErrors, ap, apWant)
+						}
+					}
+				}
 			})
 		}
 	}

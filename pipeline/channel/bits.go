@@ -1,9 +1,3 @@
-// Package channel is the link-level simulator of Multi-SC: bits and CRC-32
-// framing, Gray-mapped BPSK/QPSK/16-QAM/64-QAM with max-log LLRs, complex AWGN
-// and Rayleigh flat fading with perfect CSI, the twelve IEEE 802.11n LDPC
-// codes, an analog mode for pixel slices and a text API for captions. Every
-// random draw comes from an explicitly seeded PCG, so equal seeds give equal
-// results on every machine and for any number of worker goroutines.
 package channel
 
 // Bits are one per byte, value 0 or 1, most significant bit of each byte
