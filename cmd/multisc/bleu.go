@@ -7,6 +7,7 @@ import (
 	"io/fs"
 	"os"
 	"strings"
+	"unicode"
 	"unicode/utf8"
 
 	"github.com/spf13/pflag"
@@ -52,8 +53,9 @@ Two BLEUs are reported, each named:
 }
 
 // readLines reads a UTF-8 text file as lines split at "\n" (a final newline
-// ends the last line rather than starting an empty one), as sacreBLEU reads
-// its inputs.
+// ends the last line rather than starting an empty one) with trailing
+// whitespace stripped, as sacreBLEU's command line reads its inputs; a
+// whitespace-only reference line thus counts as empty and is skipped.
 func readLines(flag, path string) ([]string, error) {
 	data, err := os.ReadFile(path)
 	switch {
@@ -71,6 +73,7 @@ func readLines(flag, path string) ([]string, error) {
 		if !utf8.ValidString(l) {
 			return nil, badInput("%s %s:%d: not valid UTF-8", flag, path, i+1)
 		}
+		lines[i] = strings.TrimRightFunc(l, pySpace)
 	}
 	return lines, nil
 }
@@ -184,3 +187,7 @@ func printBLEU(env *Env, r bleuReport) {
 	fmt.Fprintf(w, "%-6s %10.2f %10.4f\n", "mean", *r.MeanSacreBLEU, *r.MeanNLTK)
 	fmt.Fprintf(w, "sacrebleu: sentence BLEU 0-100, %s; nltk: sentence_bleu 0-1, whitespace tokens, no smoothing\n", r.SacreBLEUSignature)
 }
+
+// pySpace is Python's str.isspace: Go's unicode.IsSpace plus the ASCII
+// information separators U+001C..U+001F.
+func pySpace(r rune) bool { return unicode.IsSpace(r) || (r >= 0x1c && r <= 0x1f) }

@@ -75,7 +75,7 @@ func TestBLEUBadInput(t *testing.T) {
 	ref := writeText(t, dir, "ref.txt", readmeRef1)
 	short := writeText(t, dir, "short.txt", "one line\ntwo lines\n")
 	empty := writeText(t, dir, "empty.txt", "")
-	blank := writeText(t, dir, "blank.txt", "a\n\nc\n")
+	blank := writeText(t, dir, "blank.txt", "a\n \t\nc\n") // whitespace only: empty after rstrip
 	badUTF := writeText(t, dir, "latin1.txt", "ok\ncaf\xe9\nok\n")
 	tests := []struct {
 		name      string
