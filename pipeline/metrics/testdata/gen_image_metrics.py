@@ -70,6 +70,9 @@ def pairs():
     yield "odd_13x29", g17, 255 - g17
     gr = rng.integers(0, 256, (20, 23), dtype=np.uint8)
     yield "gray", gr, np.clip(gr.astype(int) + rng.integers(-30, 31, gr.shape), 0, 255).astype(np.uint8)
+    # Tall enough that the Go code splits the rows into several bands.
+    tall = u8(gradient(130, 40)[..., 0] * 0.5 + gradient(130, 40)[..., 1] * 0.5)
+    yield "tall_gray_40x130", tall, u8(noisy(tall, 12))
 
 
 def main():
