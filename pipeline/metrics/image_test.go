@@ -6,6 +6,7 @@ import (
 	"math"
 	"math/rand/v2"
 	"path/filepath"
+	"reflect"
 	"runtime"
 	"strings"
 	"testing"
@@ -224,6 +225,33 @@ func TestSSIMBandedMatchesDirect(t *testing.T) {
 			if math.Abs(got-want) > 1e-12 {
 				t.Errorf("%dx%d with %d workers: %.15f, direct %.15f", sz[0], sz[1], procs, got, want)
 			}
+		}
+	}
+}
+
+// TestToPlanesFastPaths: the per-type fast paths agree with the generic
+// At-based conversion (non-opaque RGBA included, JPEG's YCbCr included).
+func TestToPlanesFastPaths(t *testing.T) {
+	src := randomImage(13, 9, 11)
+	src.Pix[3], src.Pix[7] = 128, 0 // two translucent pixels
+	rgba := image.NewRGBA(src.Bounds())
+	ycc := image.NewYCbCr(src.Bounds(), image.YCbCrSubsampleRatio420)
+	gray := image.NewGray(src.Bounds())
+	for y := 0; y < 9; y++ {
+		for x := 0; x < 13; x++ {
+			c := src.NRGBAAt(x, y)
+			rgba.Set(x, y, c)
+			gray.Set(x, y, c)
+			yy, cb, cr := color.RGBToYCbCr(c.R, c.G, c.B)
+			ycc.Y[ycc.YOffset(x, y)] = yy
+			ycc.Cb[ycc.COffset(x, y)], ycc.Cr[ycc.COffset(x, y)] = cb, cr
+		}
+	}
+	for name, img := range map[string]image.Image{"nrgba": src, "rgba": rgba, "ycbcr": ycc, "gray": gray} {
+		fast := toPlanes(img)
+		slow := toPlanes(struct{ image.Image }{img}) // hides the type: generic path
+		if !reflect.DeepEqual(fast, slow) {
+			t.Errorf("%s: fast path differs from the generic conversion", name)
 		}
 	}
 }

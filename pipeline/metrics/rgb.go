@@ -34,6 +34,27 @@ func toPlanes(img image.Image) rgbPlanes {
 				p.c[0][i], p.c[1][i], p.c[2][i] = float64(row[4*x]), float64(row[4*x+1]), float64(row[4*x+2])
 			}
 		}
+	case *image.RGBA:
+		for y := b.Min.Y; y < b.Max.Y; y++ {
+			row := m.Pix[m.PixOffset(b.Min.X, y):]
+			for x := 0; x < p.w; x, i = x+1, i+1 {
+				px := row[4*x : 4*x+4 : 4*x+4]
+				if px[3] == 0xff {
+					p.c[0][i], p.c[1][i], p.c[2][i] = float64(px[0]), float64(px[1]), float64(px[2])
+					continue
+				}
+				c := color.NRGBAModel.Convert(color.RGBA{px[0], px[1], px[2], px[3]}).(color.NRGBA)
+				p.c[0][i], p.c[1][i], p.c[2][i] = float64(c.R), float64(c.G), float64(c.B)
+			}
+		}
+	case *image.YCbCr: // what image/jpeg returns for colour JPEGs
+		for y := b.Min.Y; y < b.Max.Y; y++ {
+			for x := b.Min.X; x < b.Max.X; x, i = x+1, i+1 {
+				yi, ci := m.YOffset(x, y), m.COffset(x, y)
+				r, g, bl := color.YCbCrToRGB(m.Y[yi], m.Cb[ci], m.Cr[ci])
+				p.c[0][i], p.c[1][i], p.c[2][i] = float64(r), float64(g), float64(bl)
+			}
+		}
 	case *image.Gray:
 		for y := b.Min.Y; y < b.Max.Y; y++ {
 			row := m.Pix[m.PixOffset(b.Min.X, y):]
