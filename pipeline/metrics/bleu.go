@@ -3,7 +3,6 @@ package metrics
 import (
 	"fmt"
 	"math"
-	"strings"
 
 	"github.com/multisc/multisc/bindings/badinput"
 )
@@ -78,6 +77,8 @@ func SacreBLEU(hyps []string, refs [][]string, opt BLEUOptions) (BLEUScore, erro
 		return BLEUScore{}, badinput.Errorf("BLEU: no hypotheses")
 	}
 	st := newBLEUStats(opt.MaxOrder)
+	st.counter = getCounter()
+	defer putCounter(st.counter)
 	for i, h := range hyps {
 		if err := st.addSegment(tok, h, refs[i]); err != nil {
 			return BLEUScore{}, badinput.Errorf("BLEU: hypothesis %d: %w", i+1, err)
@@ -89,8 +90,8 @@ func SacreBLEU(hyps []string, refs [][]string, opt BLEUOptions) (BLEUScore, erro
 // tokenizer returns the preprocessing sacrebleu applies to every segment:
 // strip trailing whitespace, then tokenize.
 func (o BLEUOptions) tokenizer() (func(string) []string, error) {
-	if o.MaxOrder < 1 {
-		return nil, fmt.Errorf("BLEU: max n-gram order %d < 1", o.MaxOrder)
+	if o.MaxOrder < 1 || o.MaxOrder > maxOrder {
+		return nil, fmt.Errorf("BLEU: max n-gram order %d outside 1..%d", o.MaxOrder, maxOrder)
 	}
 	switch o.Smooth {
 	case "exp", "none", "floor", "add-k":
@@ -111,43 +112,24 @@ func (o BLEUOptions) tokenizer() (func(string) []string, error) {
 type bleuStats struct {
 	sysLen, refLen int
 	correct, total []int
+	counter        *ngramCounter
 }
 
 func newBLEUStats(order int) *bleuStats {
 	return &bleuStats{correct: make([]int, order), total: make([]int, order)}
 }
 
-// ngramCounts counts the n-grams of orders 1..order; a key is the n tokens
-// joined by spaces, unambiguous because tokens hold no whitespace.
-func ngramCounts(toks []string, order int) map[string]int {
-	m := make(map[string]int, len(toks)*order)
-	for n := 1; n <= order; n++ {
-		for i := 0; i+n <= len(toks); i++ {
-			m[strings.Join(toks[i:i+n], " ")]++
-		}
-	}
-	return m
-}
-
 // addSegment adds one hypothesis and its references.
 func (st *bleuStats) addSegment(tok func(string) []string, hyp string, refs []string) error {
-	order := len(st.correct)
-	var refMax map[string]int
+	var rtoks [][]string
 	var refLens []int
 	for _, r := range refs {
 		if r == "" { // sacrebleu drops empty references (variable reference counts)
 			continue
 		}
-		toks := tok(r)
-		refLens = append(refLens, len(toks))
-		for g, c := range ngramCounts(toks, order) {
-			if refMax == nil {
-				refMax = make(map[string]int)
-			}
-			if c > refMax[g] {
-				refMax[g] = c
-			}
-		}
+		t := tok(r)
+		rtoks = append(rtoks, t)
+		refLens = append(refLens, len(t))
 	}
 	if len(refLens) == 0 {
 		return fmt.Errorf("all references are empty (sacrebleu rejects this too)")
@@ -155,11 +137,7 @@ func (st *bleuStats) addSegment(tok func(string) []string, hyp string, refs []st
 	htoks := tok(hyp)
 	st.sysLen += len(htoks)
 	st.refLen += closestRefLen(len(htoks), refLens)
-	for g, c := range ngramCounts(htoks, order) {
-		n := strings.Count(g, " ")
-		st.total[n] += c
-		st.correct[n] += min(c, refMax[g])
-	}
+	st.counter.match(htoks, rtoks, st.correct, st.total)
 	return nil
 }
 

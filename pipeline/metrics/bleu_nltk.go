@@ -33,25 +33,26 @@ func NLTKCorpusBLEU(hyps []string, refs [][]string) (float64, error) {
 	const order = 4
 	var num, den [order]int
 	hypLens, refLens := 0, 0
+	c := getCounter()
+	defer putCounter(c)
 	for i, h := range hyps {
 		if len(refs[i]) == 0 {
 			return 0, badinput.Errorf("NLTK BLEU: hypothesis %d has no references", i+1)
 		}
 		htoks := pyFields(h)
 		rtoks := make([][]string, len(refs[i]))
+		lens := make([]int, len(refs[i]))
 		for k, r := range refs[i] {
 			rtoks[k] = pyFields(r)
+			lens[k] = len(rtoks[k])
 		}
-		for n := 1; n <= order; n++ {
-			c, d := modifiedPrecision(htoks, rtoks, n)
-			num[n-1] += c
-			den[n-1] += d
+		var match, total [order]int
+		c.match(htoks, rtoks, match[:], total[:])
+		for n := range order {
+			num[n] += match[n]
+			den[n] += max(1, total[n]) // NLTK's denominator is never 0
 		}
 		hypLens += len(htoks)
-		lens := make([]int, len(rtoks))
-		for k, r := range rtoks {
-			lens[k] = len(r)
-		}
 		refLens += closestRefLen(len(htoks), lens) // NLTK breaks ties the same way
 	}
 	if num[0] == 0 {
@@ -74,37 +75,6 @@ func NLTKCorpusBLEU(hyps []string, refs [][]string) (float64, error) {
 		terms[n] = 0.25 * math.Log(p)
 	}
 	return bp * math.Exp(fsum(terms[:])), nil
-}
-
-// modifiedPrecision is NLTK's clipped n-gram precision as a fraction: the
-// numerator and max(1, hypothesis n-grams).
-func modifiedPrecision(hyp []string, refs [][]string, n int) (int, int) {
-	counts := nOrderCounts(hyp, n)
-	maxRef := make(map[string]int, len(counts))
-	for _, r := range refs {
-		rc := nOrderCounts(r, n)
-		for g := range counts {
-			maxRef[g] = max(maxRef[g], rc[g])
-		}
-	}
-	num, total := 0, 0
-	for g, c := range counts {
-		num += min(c, maxRef[g])
-		total += c
-	}
-	return num, max(1, total)
-}
-
-func nOrderCounts(toks []string, n int) map[string]int {
-	m := make(map[string]int)
-	for i := 0; i+n <= len(toks); i++ {
-		key := toks[i]
-		for _, t := range toks[i+1 : i+n] {
-			key += " " + t
-		}
-		m[key]++
-	}
-	return m
 }
 
 // fsum is an exactly rounded sum, as Python's math.fsum (Shewchuk's
