@@ -43,6 +43,13 @@ func TestBLEUVerb(t *testing.T) {
 		}
 	}
 
+	// CRLF line ends and a missing final newline change nothing.
+	crlf := writeText(t, dir, "crlf.txt", strings.TrimSuffix(strings.ReplaceAll(readmeHyp, "\n", "\r\n"), "\r\n"))
+	out, _, code = runCLI(t, "bleu", "--ref", r1, "--ref", r2, "--hyp", crlf)
+	if code != 0 || !strings.Contains(out, "(0-100)  48.53") {
+		t.Fatalf("CRLF input: exit %d:\n%s", code, out)
+	}
+
 	out, _, code = runCLI(t, "bleu", "--ref", r1, "--ref", r2, "--hyp", hyp, "--json")
 	var r bleuReport
 	if err := json.Unmarshal([]byte(out), &r); code != 0 || err != nil {
