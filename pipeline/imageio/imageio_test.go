@@ -4,12 +4,16 @@ import (
 	"bytes"
 	"image"
 	"image/color"
+	"image/gif"
 	"image/jpeg"
 	"image/png"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"golang.org/x/image/bmp"
+	"golang.org/x/image/tiff"
 
 	"github.com/multisc/multisc/bindings/badinput"
 )
@@ -53,7 +57,14 @@ func TestLoadFormats(t *testing.T) {
 	img := testImage(16, 9)
 	pngBytes := encode(t, func(b *bytes.Buffer) error { return png.Encode(b, img) })
 	jpgBytes := encode(t, func(b *bytes.Buffer) error { return jpeg.Encode(b, img, &jpeg.Options{Quality: 90}) })
-	for name, data := range map[string][]byte{"a.png": pngBytes, "a.jpg": jpgBytes, "png-named.jpg": pngBytes} {
+	bmpBytes := encode(t, func(b *bytes.Buffer) error { return bmp.Encode(b, img) })
+	tifBytes := encode(t, func(b *bytes.Buffer) error { return tiff.Encode(b, img, nil) })
+	gifBytes := encode(t, func(b *bytes.Buffer) error { return gif.Encode(b, img, nil) })
+	files := map[string][]byte{
+		"a.png": pngBytes, "a.jpg": jpgBytes, "a.bmp": bmpBytes, "a.tif": tifBytes, "a.gif": gifBytes,
+		"png-named.jpg": pngBytes, // the content decides, not the name
+	}
+	for name, data := range files {
 		p := filepath.Join(dir, name)
 		if err := os.WriteFile(p, data, 0o644); err != nil {
 			t.Fatal(err)
