@@ -18,10 +18,14 @@ type Modulation struct {
 	Bits    int // bits per symbol
 	dimBits int // bits per dimension
 	levels  []float64
-	d       float64    // half the spacing between neighbouring levels
-	labels  [][]uint8  // labels[index] = Gray label bits of level index, MSB first
-	complex bool       // false for BPSK (quadrature unused)
-	bitOf   [][2][]int // bitOf[b][v] = level indices whose bit b is v
+	d       float64   // half the spacing between neighbouring levels
+	labels  [][]uint8 // labels[index] = Gray label bits of level index, MSB first
+	complex bool      // false for BPSK (quadrature unused)
+	// opp[i][b] holds the nearest levels left and right of level i whose
+	// bit b differs; a side without one holds a far-away level (±1e150)
+	// so the LLR loop needs no branch. Fixed-size arrays avoid indirection.
+	opp    [8][3][2]float64
+	labBit [8][3]uint8 // labels as a fixed-size array
 }
 
 // ModulationNames lists the accepted --mod values.
@@ -54,16 +58,32 @@ func newModulation(name string, bits int) *Modulation {
 	}
 	m.levels = make([]float64, L)
 	m.labels = make([][]uint8, L)
-	m.bitOf = make([][2][]int, m.dimBits)
 	for idx := range L {
 		m.levels[idx] = float64(2*idx-(L-1)) * m.d
 		g := idx ^ (idx >> 1) // binary → Gray
 		lab := make([]uint8, m.dimBits)
 		for b := range lab {
 			lab[b] = uint8(g>>uint(m.dimBits-1-b)) & 1
-			m.bitOf[b][lab[b]] = append(m.bitOf[b][lab[b]], idx)
 		}
 		m.labels[idx] = lab
+	}
+	for i := range L {
+		for b := range m.dimBits {
+			m.labBit[i][b] = m.labels[i][b]
+			m.opp[i][b] = [2]float64{-1e150, 1e150}
+			for j := i - 1; j >= 0; j-- {
+				if m.labels[j][b] != m.labels[i][b] {
+					m.opp[i][b][0] = m.levels[j]
+					break
+				}
+			}
+			for j := i + 1; j < L; j++ {
+				if m.labels[j][b] != m.labels[i][b] {
+					m.opp[i][b][1] = m.levels[j]
+					break
+				}
+			}
+		}
 	}
 	return m
 }
@@ -137,20 +157,26 @@ func (m *Modulation) LLR(z []complex128, gain []float64, n0 float64, llr []float
 	}
 }
 
+// dimLLR computes the max-log LLRs of one dimension's bits in O(bits): the
+// closest level overall, i, is the minimum for the bit values it carries;
+// for the other value the minimum is at the nearest level with that bit
+// flipped on either side of i, since |y − a| grows monotonically away from y
+// and y lies inside i's decision interval.
 func (m *Modulation) dimLLR(y, scale float64, out []float32) {
-	var dist [8]float64
-	for j, a := range m.levels {
-		e := y - a
-		dist[j] = e * e
-	}
+	i := m.nearest(y)
+	e := y - m.levels[i]
+	dNear := e * e
+	opp, lab := &m.opp[i], &m.labBit[i]
 	for b := range out {
-		d0, d1 := math.Inf(1), math.Inf(1)
-		for _, j := range m.bitOf[b][0] {
-			d0 = min(d0, dist[j])
+		e0, e1 := y-opp[b][0], y-opp[b][1]
+		dOpp := e0 * e0
+		if d := e1 * e1; d < dOpp {
+			dOpp = d
 		}
-		for _, j := range m.bitOf[b][1] {
-			d1 = min(d1, dist[j])
+		l := scale * (dOpp - dNear) // > 0 favours the bit value of level i
+		if lab[b] == 1 {
+			l = -l
 		}
-		out[b] = float32(scale * (d1 - d0))
+		out[b] = float32(l)
 	}
 }

@@ -153,3 +153,37 @@ func TestFading(t *testing.T) {
 		t.Errorf("E|h|² = %v, want 1", p)
 	}
 }
+
+// TestLLRBruteForce: the O(bits) per-dimension LLRs equal the max-log
+// definition evaluated over the whole 2-D constellation,
+// gain/N0·(min_{s: b=1}|z−s|² − min_{s: b=0}|z−s|²), to float32 precision,
+// including points far outside the constellation.
+func TestLLRBruteForce(t *testing.T) {
+	r := rand.New(rand.NewPCG(11, 12))
+	for _, m := range allMods(t) {
+		pts, labs := constellation(m)
+		const ns = 500
+		z := make([]complex128, ns)
+		gain := make([]float64, ns)
+		for i := range z {
+			z[i] = complex(2*r.NormFloat64(), 2*r.NormFloat64())
+			gain[i] = r.ExpFloat64()
+		}
+		const n0 = 0.3
+		llr := make([]float32, ns*m.Bits)
+		m.LLR(z, gain, n0, llr)
+		for i, v := range z {
+			for b := range m.Bits {
+				d := [2]float64{math.Inf(1), math.Inf(1)}
+				for j, p := range pts {
+					e := v - p
+					d[labs[j][b]] = min(d[labs[j][b]], real(e)*real(e)+imag(e)*imag(e))
+				}
+				want := gain[i] / n0 * (d[1] - d[0])
+				if got := float64(llr[i*m.Bits+b]); math.Abs(got-want) > 1e-5*(1+math.Abs(want)) {
+					t.Fatalf("%s symbol %v bit %d: LLR %v, want %v", m.Name, v, b, got, want)
+				}
+			}
+		}
+	}
+}
