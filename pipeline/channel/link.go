@@ -18,6 +18,26 @@ type Link struct {
 	NoEarlyExit bool // run all MaxIter iterations
 }
 
+// NewLink parses the CLI names of a link: modulation (bpsk, qpsk, 16qam,
+// 64qam), code (none or ldpc-N-R), channel (awgn, rayleigh) with its
+// coherence length, ZF equalization, no interleaver, DefaultMaxIter.
+// Errors are bad-input errors naming the flag.
+func NewLink(mod, code, ch string, coherence int) (*Link, error) {
+	m, err := ParseModulation(mod)
+	if err != nil {
+		return nil, err
+	}
+	c, err := ParseCode(code)
+	if err != nil {
+		return nil, err
+	}
+	chn, err := ParseChannel(ch, coherence, "zf")
+	if err != nil {
+		return nil, err
+	}
+	return &Link{Mod: m, Code: c, Channel: chn}, nil
+}
+
 // Rate is the code rate (1 when uncoded).
 func (l *Link) Rate() float64 {
 	if l.Code == nil {

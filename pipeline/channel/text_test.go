@@ -8,19 +8,12 @@ import (
 
 func mustLink(t testing.TB, mod, code, ch string, L int) *Link {
 	t.Helper()
-	m, err := ParseModulation(mod)
+	l, err := NewLink(mod, code, ch, L)
 	if err != nil {
 		t.Fatal(err)
 	}
-	c, err := ParseCode(code)
-	if err != nil {
-		t.Fatal(err)
-	}
-	chn, err := ParseChannel(ch, L, "zf")
-	if err != nil {
-		t.Fatal(err)
-	}
-	return &Link{Mod: m, Code: c, Channel: chn, Interleave: true}
+	l.Interleave = true
+	return l
 }
 
 const caption = "a red car parked on the street"
