@@ -7,6 +7,7 @@ import (
 	"runtime"
 	"strconv"
 	"strings"
+	"sync"
 
 	fsggml "github.com/ollama/ollama/fs/ggml"
 	"github.com/ollama/ollama/ml"
@@ -60,18 +61,38 @@ type DeviceInfo struct {
 }
 
 // Devices lists the CPU and every GPU ggml can use, GPUs in ggml's order.
-// threads is the CPU thread count in use (0 = all cores).
+// threads is the CPU thread count in use (0 = one per logical CPU).
 func Devices(threads int) ([]DeviceInfo, error) {
-	b, cleanup, err := scratchBackend(false, nil, threads)
+	devs, err := enumerate()
 	if err != nil {
 		return nil, err
 	}
-	defer cleanup()
-	cpu := b.BackendMemory().CPU
-	if threads <= 0 {
-		threads = runtime.NumCPU()
+	out := append([]DeviceInfo(nil), devs...)
+	out[0].Threads = Threads(threads)
+	return out, nil
+}
+
+// enumerate asks ggml for its devices once per process, through a dry-run
+// backend (only a backend opened without memory lists idle GPUs).
+//
+// A dry-run scheduler marks the CPU buffer type no_alloc for everyone
+// (ggml-backend.cpp, ggml_backend_sched_new_ext), so every buffer allocated
+// afterwards, by any backend, would be a dummy without data (seen as a crash
+// in ggml_backend_tensor_set). Opening one allocating scheduler right after
+// clears the flag again.
+var enumerate = sync.OnceValues(func() ([]DeviceInfo, error) {
+	b, closeDry, err := scratchBackend(false, nil, 0)
+	if err != nil {
+		return nil, err
 	}
-	out := []DeviceInfo{{Name: "CPU", Description: cpuModel(cpu.Name), Library: "CPU", Threads: threads}}
+	defer func() {
+		closeDry()
+		if _, closeReal, err := scratchBackend(true, nil, 0); err == nil {
+			closeReal()
+		}
+	}()
+	cpu := b.BackendMemory().CPU
+	out := []DeviceInfo{{Name: "CPU", Description: cpuModel(cpu.Name), Library: "CPU"}}
 	cudaIndex := 0
 	for _, d := range b.BackendDevices() {
 		info := DeviceInfo{Description: d.Description, Library: d.Library, TotalMemory: d.TotalMemory, FreeMemory: d.FreeMemory, id: d.DeviceID}
@@ -87,7 +108,7 @@ func Devices(threads int) ([]DeviceInfo, error) {
 		out = append(out, info)
 	}
 	return out, nil
-}
+})
 
 // resolve picks the GPU for a device request: nil for the CPU.
 func resolve(dev Device, threads int) (*DeviceInfo, error) {
@@ -128,6 +149,17 @@ func gpuLayers(gpu *DeviceInfo, blocks int) ml.GPULayersList {
 	return ml.GPULayersList{{DeviceID: gpu.id, Layers: layers}}
 }
 
+// Threads is the CPU thread count the engine uses for a --threads value:
+// n when positive, else one per logical CPU. (ggml itself would take 0 as
+// its default of 4, oversubscribing small machines, where its spinning
+// thread barriers then slow every op.)
+func Threads(n int) int {
+	if n > 0 {
+		return n
+	}
+	return runtime.NumCPU()
+}
+
 // scratchBackend opens a one-tensor model so that the engine can enumerate
 // devices or compute free-standing graphs (op tests and benchmarks).
 func scratchBackend(alloc bool, gpu *DeviceInfo, threads int) (ml.Backend, func(), error) {
@@ -143,7 +175,7 @@ func scratchBackend(alloc bool, gpu *DeviceInfo, threads int) (ml.Backend, func(
 		os.RemoveAll(dir)
 		return nil, nil, err
 	}
-	b, err := newBackend(path, ml.BackendParams{AllocMemory: alloc, NumThreads: threads, GPULayers: gpuLayers(gpu, 1)})
+	b, err := newBackend(path, ml.BackendParams{AllocMemory: alloc, NumThreads: Threads(threads), GPULayers: gpuLayers(gpu, 1)})
 	os.RemoveAll(dir) // weights were never loaded from it; the handle is done
 	if err != nil {
 		return nil, nil, err

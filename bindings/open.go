@@ -47,7 +47,7 @@ func Open(path string, o Options) (*Loaded, error) {
 	}
 	params := ml.BackendParams{
 		AllocMemory: true,
-		NumThreads:  o.Threads,
+		NumThreads:  Threads(o.Threads),
 		GPULayers:   gpuLayers(gpu, int(meta.KV().BlockCount())),
 	}
 	m, err := newModel(path, params)

@@ -93,33 +93,34 @@ func Upsample(ctx ml.Context, x ml.Tensor, scale int) ml.Tensor {
 // inputs are never beaten by a padded zero.
 func MaxPool2D(ctx ml.Context, x ml.Tensor, kernel, stride, padding int) ml.Tensor {
 	w, h, c, n := x.Dim(0), x.Dim(1), x.Dim(2), x.Dim(3)
-	// Along W: rows of length w, h·c·n of them.
-	y := maxPool1D(ctx, x.Reshape(ctx, w, h*c*n), kernel, stride, padding) // [OW, H·C·N]
-	ow := y.Dim(0)
-	// Along H: permute H first so the same 1-D pooling applies.
-	y = y.Reshape(ctx, ow, h, c*n).Permute(ctx, 1, 0, 2, 3)                // [H, OW, C·N]
-	y = maxPool1D(ctx, y.Reshape(ctx, h, ow*c*n), kernel, stride, padding) // [OH, OW·C·N]
-	oh := y.Dim(0)
-	return y.Reshape(ctx, oh, ow, c*n).Permute(ctx, 1, 0, 2, 3).Contiguous(ctx, ow, oh, c, n)
+	// Along H: rows of W stay contiguous, so every tap is a strided view of
+	// whole rows (ggml's element-wise ops are fast on long rows).
+	y := maxPoolDim1(ctx, x.Reshape(ctx, w, h, c*n), kernel, stride, padding) // [W, OH, C·N]
+	oh := y.Dim(1)
+	// Along W: transpose W into dim 1 and pool the same way.
+	y = y.Permute(ctx, 1, 0, 2, 3).Contiguous(ctx)   // [OH, W, C·N]
+	y = maxPoolDim1(ctx, y, kernel, stride, padding) // [OH, OW, C·N]
+	ow := y.Dim(1)
+	return y.Permute(ctx, 1, 0, 2, 3).Contiguous(ctx, ow, oh, c, n) // [OW, OH, C, N]
 }
 
-// maxPool1D pools each row of x [L, R] with a window of k, stride s and
-// replicated padding p, giving [(L+2p−k)/s + 1, R].
-func maxPool1D(ctx ml.Context, x ml.Tensor, k, s, p int) ml.Tensor {
-	l, r := x.Dim(0), x.Dim(1)
+// maxPoolDim1 pools x [A, L, B] along L with a window of k, stride s and
+// replicated padding p, giving [A, (L+2p−k)/s + 1, B].
+func maxPoolDim1(ctx ml.Context, x ml.Tensor, k, s, p int) ml.Tensor {
+	a, l, b := x.Dim(0), x.Dim(1), x.Dim(2)
 	if p > 0 {
-		es := x.Stride(0)
-		first := x.View(ctx, 0, 1, x.Stride(1), r).Repeat(ctx, 0, p)
-		last := x.View(ctx, (l-1)*es, 1, x.Stride(1), r).Repeat(ctx, 0, p)
-		x = first.Concat(ctx, x, 0).Concat(ctx, last, 0)
+		row := x.Stride(1)
+		first := x.View(ctx, 0, a, row, 1, x.Stride(2), b).Repeat(ctx, 1, p)
+		last := x.View(ctx, (l-1)*row, a, row, 1, x.Stride(2), b).Repeat(ctx, 1, p)
+		x = first.Concat(ctx, x, 1).Concat(ctx, last, 1)
 		l += 2 * p
 	}
 	out := (l-k)/s + 1
-	es := x.Stride(0)
+	row := x.Stride(1)
 	var m ml.Tensor
 	for d := range k {
-		// Tap d of every window: elements d, d+s, d+2s, ... of each row.
-		tap := x.View(ctx, d*es, 1, s*es, out, x.Stride(1), r) // [1, out, R]
+		// Tap d of every window: rows d, d+s, d+2s, ...
+		tap := x.View(ctx, d*row, a, s*row, out, x.Stride(2), b) // [A, out, B]
 		if m == nil {
 			m = tap.Contiguous(ctx)
 			continue
@@ -127,5 +128,5 @@ func maxPool1D(ctx ml.Context, x ml.Tensor, k, s, p int) ml.Tensor {
 		// max(m, tap) = m + relu(tap − m)
 		m = m.Add(ctx, tap.Sub(ctx, m).RELU(ctx))
 	}
-	return m.Reshape(ctx, out, r)
+	return m
 }
