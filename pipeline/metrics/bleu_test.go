@@ -2,6 +2,7 @@ package metrics
 
 import (
 	"encoding/json"
+	"fmt"
 	"math"
 	"os"
 	"strings"
@@ -298,5 +299,34 @@ func readJSON(t *testing.T, path string, v any) {
 	}
 	if err := json.Unmarshal(data, v); err != nil {
 		t.Fatalf("%s: %v", path, err)
+	}
+}
+
+// TestBLEUConcurrent: pooled counters make BLEU safe to call from several
+// goroutines, with the same result as a single call.
+func TestBLEUConcurrent(t *testing.T) {
+	hyps, refs := captionPairs(300)
+	want, err := SacreCorpusBLEU(hyps, refs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	wantN, _ := NLTKCorpusBLEU(hyps, refs)
+	errs := make(chan string, 8)
+	for g := range 8 {
+		go func() {
+			got, _ := SacreCorpusBLEU(hyps[g:], refs[g:]) // vary the vocabulary order
+			got, _ = SacreCorpusBLEU(hyps, refs)
+			gotN, _ := NLTKCorpusBLEU(hyps, refs)
+			if got.Score != want.Score || gotN != wantN {
+				errs <- fmt.Sprintf("goroutine %d: %v %v, want %v %v", g, got.Score, gotN, want.Score, wantN)
+				return
+			}
+			errs <- ""
+		}()
+	}
+	for range 8 {
+		if e := <-errs; e != "" {
+			t.Error(e)
+		}
 	}
 }
