@@ -15,5 +15,9 @@ func lpipsDistance(env *Env, path string, ref, img image.Image) (float64, error)
 		return 0, err
 	}
 	defer m.Close()
-	return m.Distance(ref, img)
+	d, err := m.Distance(ref, img)
+	if err != nil {
+		return 0, badInput("--lpips %s: %v", path, err)
+	}
+	return d, nil
 }
