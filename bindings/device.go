@@ -163,7 +163,6 @@ func Threads(n int) int {
 // scratchBackend opens a one-tensor model so that the engine can enumerate
 // devices or compute free-standing graphs (op tests and benchmarks).
 func scratchBackend(alloc bool, gpu *DeviceInfo, threads int) (ml.Backend, func(), error) {
-	loadBackends()
 	dir, err := os.MkdirTemp("", "multisc-scratch")
 	if err != nil {
 		return nil, nil, err
@@ -186,6 +185,7 @@ func scratchBackend(alloc bool, gpu *DeviceInfo, threads int) (ml.Backend, func(
 // newBackend calls ml.NewBackend, turning its out-of-memory panic into an
 // error.
 func newBackend(path string, params ml.BackendParams) (b ml.Backend, err error) {
+	loadBackends()
 	defer func() {
 		if p := recover(); p != nil {
 			err = fmt.Errorf("%s: cannot allocate the model's weights: %v", path, p)

@@ -66,6 +66,7 @@ func Open(path string, o Options) (*Loaded, error) {
 }
 
 func newModel(path string, params ml.BackendParams) (m model.Model, err error) {
+	loadBackends()
 	defer func() {
 		if p := recover(); p != nil {
 			err = fmt.Errorf("%s: cannot allocate the model's weights: %v", path, p)

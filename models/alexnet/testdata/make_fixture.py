@@ -44,22 +44,31 @@ def write_safetensors(path, tensors):
             f.write(b)
 
 
-def main():
-    torch.manual_seed(0)
+def narrowed_alexnet(ch=CH):
+    """torchvision's AlexNet with its five convs narrowed to ch (same kernels,
+    strides, paddings) and a narrow classifier with the download's keys.
+    Draws from torch's global RNG in a fixed order: seed before calling."""
     m = torchvision.models.alexnet(weights=None)
     f = m.features
-    f[0] = nn.Conv2d(3, CH[0], kernel_size=11, stride=4, padding=2)
-    f[3] = nn.Conv2d(CH[0], CH[1], kernel_size=5, padding=2)
-    f[6] = nn.Conv2d(CH[1], CH[2], kernel_size=3, padding=1)
-    f[8] = nn.Conv2d(CH[2], CH[3], kernel_size=3, padding=1)
-    f[10] = nn.Conv2d(CH[3], CH[4], kernel_size=3, padding=1)
+    f[0] = nn.Conv2d(3, ch[0], kernel_size=11, stride=4, padding=2)
+    f[3] = nn.Conv2d(ch[0], ch[1], kernel_size=5, padding=2)
+    f[6] = nn.Conv2d(ch[1], ch[2], kernel_size=3, padding=1)
+    f[8] = nn.Conv2d(ch[2], ch[3], kernel_size=3, padding=1)
+    f[10] = nn.Conv2d(ch[3], ch[4], kernel_size=3, padding=1)
     m.classifier = nn.Sequential(
-        nn.Dropout(), nn.Linear(CH[4] * 6 * 6, 16), nn.ReLU(inplace=True),
+        nn.Dropout(), nn.Linear(ch[4] * 6 * 6, 16), nn.ReLU(inplace=True),
         nn.Dropout(), nn.Linear(16, 16), nn.ReLU(inplace=True), nn.Linear(16, 10))
     # Biases are zero-ish by default init; make them visible.
     with torch.no_grad():
         for i in (0, 3, 6, 8, 10):
             f[i].bias.normal_(0, 0.1)
+    return m
+
+
+def main():
+    torch.manual_seed(0)
+    m = narrowed_alexnet()
+    f = m.features
     m.eval()
 
     x = torch.randn(2, 3, 71, 83)

@@ -26,7 +26,7 @@ from torch import nn
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "..", "alexnet", "testdata"))
-from make_fixture import write_safetensors  # noqa: E402
+from make_fixture import narrowed_alexnet, write_safetensors  # noqa: E402
 
 CH = [8, 12, 16, 12, 12]
 
@@ -62,19 +62,8 @@ def alex_slices(features):
 
 def main():
     torch.manual_seed(1)
-    m = torchvision.models.alexnet(weights=None)
+    m = narrowed_alexnet(CH)
     f = m.features
-    f[0] = nn.Conv2d(3, CH[0], kernel_size=11, stride=4, padding=2)
-    f[3] = nn.Conv2d(CH[0], CH[1], kernel_size=5, padding=2)
-    f[6] = nn.Conv2d(CH[1], CH[2], kernel_size=3, padding=1)
-    f[8] = nn.Conv2d(CH[2], CH[3], kernel_size=3, padding=1)
-    f[10] = nn.Conv2d(CH[3], CH[4], kernel_size=3, padding=1)
-    m.classifier = nn.Sequential(
-        nn.Dropout(), nn.Linear(CH[4] * 6 * 6, 16), nn.ReLU(inplace=True),
-        nn.Dropout(), nn.Linear(16, 16), nn.ReLU(inplace=True), nn.Linear(16, 10))
-    with torch.no_grad():
-        for i in (0, 3, 6, 8, 10):
-            f[i].bias.normal_(0, 0.1)
     lins = nn.ModuleDict({"lin%d" % k: NetLinLayer(c) for k, c in enumerate(CH)})
     with torch.no_grad():
         for lin in lins.values():
