@@ -16,14 +16,8 @@ import (
 // Header reads a GGUF file's metadata and tensor table without loading
 // tensor data. Every failure is a bad-input error naming the file.
 func Header(path string) (*fsggml.GGML, error) {
-	st, err := os.Stat(path)
-	switch {
-	case errors.Is(err, os.ErrNotExist):
-		return nil, badinput.Errorf("%s: no such file", path)
-	case err != nil:
-		return nil, badinput.Errorf("%s: %v", path, err)
-	case st.IsDir():
-		return nil, badinput.Errorf("%s: is a directory, not a GGUF model file", path)
+	if err := badinput.CheckFile(path, "GGUF model file"); err != nil {
+		return nil, err
 	}
 	f, err := os.Open(path)
 	if err != nil {

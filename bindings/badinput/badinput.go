@@ -7,6 +7,8 @@ package badinput
 import (
 	"errors"
 	"fmt"
+	"io/fs"
+	"os"
 )
 
 // Error is a bad-input error. Its message already names the file or flag.
@@ -28,4 +30,25 @@ func Errorf(format string, a ...any) error {
 func Is(err error) bool {
 	var e *Error
 	return errors.As(err, &e)
+}
+
+// CheckFile reports, as a bad-input error naming path, the usual reasons a
+// file argument cannot be read: it does not exist, is a directory or another
+// non-regular file, or may not be read. kind names what was expected
+// ("image file", "GGUF model file").
+func CheckFile(path, kind string) error {
+	st, err := os.Stat(path)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		return Errorf("%s: no such %s", path, kind)
+	case errors.Is(err, fs.ErrPermission):
+		return Errorf("%s: permission denied", path)
+	case err != nil:
+		return Errorf("%s: %v", path, err)
+	case st.IsDir():
+		return Errorf("%s: is a directory, not a %s", path, kind)
+	case !st.Mode().IsRegular():
+		return Errorf("%s: not a regular file", path)
+	}
+	return nil
 }

@@ -5,9 +5,7 @@
 package checkpoint
 
 import (
-	"errors"
 	"fmt"
-	"os"
 	"path/filepath"
 	"sort"
 	"strings"
@@ -57,16 +55,11 @@ func (s StateDict) Keys() []string {
 // Load reads a checkpoint, choosing the format by content (safetensors
 // header or zip archive). Errors are bad-input errors naming the file.
 func Load(path string) (StateDict, error) {
-	st, err := os.Stat(path)
-	switch {
-	case errors.Is(err, os.ErrNotExist):
-		return nil, badinput.Errorf("%s: no such file", path)
-	case err != nil:
-		return nil, badinput.Errorf("%s: %v", path, err)
-	case st.IsDir():
-		return nil, badinput.Errorf("%s: is a directory, not a checkpoint", path)
+	if err := badinput.CheckFile(path, "checkpoint file"); err != nil {
+		return nil, err
 	}
 	var sd StateDict
+	var err error
 	if strings.EqualFold(filepath.Ext(path), ".safetensors") {
 		sd, err = loadSafetensors(path)
 	} else {
@@ -105,4 +98,24 @@ func equalInts(a, b []int) bool {
 		}
 	}
 	return true
+}
+
+// Rest lists, sorted, the keys still in the state dict (converters Take what
+// they use) other than those under the given prefixes, which a converter
+// drops on purpose. Anything listed means the file is not what the converter
+// expects.
+func (s StateDict) Rest(drop ...string) []string {
+	var rest []string
+	for _, k := range s.Keys() {
+		kept := true
+		for _, p := range drop {
+			if strings.HasPrefix(k, p) {
+				kept = false
+			}
+		}
+		if kept {
+			rest = append(rest, k)
+		}
+	}
+	return rest
 }

@@ -71,7 +71,7 @@ func TestLoadBadInput(t *testing.T) {
 	for _, tc := range []struct {
 		name, path, want string
 	}{
-		{"missing", filepath.Join(dir, "none.pth"), "no such file"},
+		{"missing", filepath.Join(dir, "none.pth"), "no such checkpoint file"},
 		{"directory", dir, "directory"},
 		{"text", text, "not a safetensors or PyTorch zip"},
 		{"truncated zip", cut, "not a safetensors or PyTorch zip"},
@@ -88,5 +88,15 @@ func TestLoadBadInput(t *testing.T) {
 				t.Fatalf("got %v, want a bad-input error naming %s and %q", err, tc.path, tc.want)
 			}
 		})
+	}
+}
+
+func TestRest(t *testing.T) {
+	sd := StateDict{"features.0.weight": {}, "classifier.1.weight": {}, "extra.bias": {}, "classifier.6.bias": {}}
+	if got := strings.Join(sd.Rest("classifier."), ","); got != "extra.bias,features.0.weight" {
+		t.Fatalf("Rest = %s", got)
+	}
+	if got := len(sd.Rest("classifier.", "extra.", "features.")); got != 0 {
+		t.Fatalf("Rest with every prefix dropped = %d keys", got)
 	}
 }

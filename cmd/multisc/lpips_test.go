@@ -87,7 +87,7 @@ func TestMetricsLPIPSBadInput(t *testing.T) {
 		fragments []string
 	}{
 		{"wrong arch", []string{"--ref", a, "--img", a, "--lpips", alex}, []string{alex, `"alexnet"`, `"lpips"`}},
-		{"missing model", []string{"--ref", a, "--img", a, "--lpips", filepath.Join(dir, "none.gguf")}, []string{"none.gguf", "no such file"}},
+		{"missing model", []string{"--ref", a, "--img", a, "--lpips", filepath.Join(dir, "none.gguf")}, []string{"none.gguf", "no such GGUF model file"}},
 		{"too small", []string{"--ref", small, "--img", small, "--lpips", model}, []string{"--lpips", "32x32"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

@@ -152,7 +152,7 @@ func TestModelBadInput(t *testing.T) {
 		{"unknown type", []string{"inspect", unknownType}, []string{unknownType, "unknown type 99"}},
 		{"disallowed type", []string{"inspect", wrongType}, []string{wrongType, "features.0.weight", "Q8_0"}},
 		{"directory", []string{"inspect", dir}, []string{dir, "directory"}},
-		{"missing file", []string{"inspect", filepath.Join(dir, "nope.gguf")}, []string{"nope.gguf", "no such file"}},
+		{"missing file", []string{"inspect", filepath.Join(dir, "nope.gguf")}, []string{"nope.gguf", "no such GGUF model file"}},
 		{"open missing tensor", []string{"inspect", "--load", missing}, []string{"features.10.bias"}},
 		{"no such gpu", []string{"inspect", "--load", "--device", "cuda:3", good}, []string{"cuda:3", "no such device", "CPU"}},
 		{"bad device", []string{"inspect", "--load", "--device", "tpu", good}, []string{"--device"}},
@@ -163,7 +163,7 @@ func TestModelBadInput(t *testing.T) {
 		{"synth no out", []string{"synth", "--arch", "alexnet"}, []string{"--out"}},
 		{"convert unknown arch", []string{"convert", "--arch", "vgg", "--out", filepath.Join(dir, "x.gguf"), notGGUF}, []string{"vgg"}},
 		{"convert not a checkpoint", []string{"convert", "--arch", "alexnet", "--out", filepath.Join(dir, "x.gguf"), notGGUF}, []string{notGGUF, "checkpoint"}},
-		{"convert missing file", []string{"convert", "--arch", "alexnet", "--out", filepath.Join(dir, "x.gguf"), filepath.Join(dir, "none.pth")}, []string{"none.pth", "no such file"}},
+		{"convert missing file", []string{"convert", "--arch", "alexnet", "--out", filepath.Join(dir, "x.gguf"), filepath.Join(dir, "none.pth")}, []string{"none.pth", "no such checkpoint file"}},
 		{"convert gguf as checkpoint", []string{"convert", "--arch", "alexnet", "--out", filepath.Join(dir, "x.gguf"), good}, []string{good}},
 	}
 	for _, tc := range tests {

@@ -2,8 +2,6 @@ package alexnet
 
 import (
 	"fmt"
-	"sort"
-	"strings"
 
 	fsggml "github.com/ollama/ollama/fs/ggml"
 
@@ -26,14 +24,7 @@ func Convert(inputs []string) (fsggml.KV, map[string][]float32, error) {
 	if err != nil {
 		return nil, nil, fmt.Errorf("%s: %v", inputs[0], err)
 	}
-	var extra []string
-	for k := range sd {
-		if !strings.HasPrefix(k, "classifier.") {
-			extra = append(extra, k)
-		}
-	}
-	if len(extra) > 0 {
-		sort.Strings(extra)
+	if extra := sd.Rest("classifier."); len(extra) > 0 {
 		return nil, nil, fmt.Errorf("%s: not a torchvision AlexNet checkpoint: unexpected keys %v", inputs[0], extra)
 	}
 	return kv, values, nil

@@ -2,8 +2,6 @@ package lpips
 
 import (
 	"fmt"
-	"sort"
-	"strings"
 
 	fsggml "github.com/ollama/ollama/fs/ggml"
 
@@ -41,14 +39,7 @@ func Convert(inputs []string) (fsggml.KV, map[string][]float32, error) {
 		}
 		values[key] = t.Data
 	}
-	var extra []string
-	for k := range merged {
-		if !strings.HasPrefix(k, "classifier.") {
-			extra = append(extra, k)
-		}
-	}
-	if len(extra) > 0 {
-		sort.Strings(extra)
+	if extra := merged.Rest("classifier."); len(extra) > 0 {
 		return nil, nil, fmt.Errorf("%v: unexpected keys %v (want torchvision alexnet + LPIPS v0.1 alex.pth)", inputs, extra)
 	}
 	kv["shift"], kv["scale"] = Shift, Scale

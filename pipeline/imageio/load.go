@@ -9,7 +9,6 @@ import (
 	"fmt"
 	"image"
 	"io"
-	"io/fs"
 	"os"
 	"strings"
 
@@ -66,19 +65,10 @@ func Load(path string) (image.Image, error) {
 
 // open opens path for reading, turning the usual mistakes into bad input.
 func open(path string) (*os.File, error) {
-	st, err := os.Stat(path)
-	switch {
-	case errors.Is(err, fs.ErrNotExist):
-		return nil, badinput.Errorf("%s: no such image file", path)
-	case errors.Is(err, fs.ErrPermission):
-		return nil, badinput.Errorf("%s: permission denied", path)
-	case err != nil:
-		return nil, badinput.Errorf("%s: %v", path, err)
-	case st.IsDir():
-		return nil, badinput.Errorf("%s: is a directory, not an image file", path)
-	case !st.Mode().IsRegular():
-		return nil, badinput.Errorf("%s: not a regular file", path)
-	case st.Size() == 0:
+	if err := badinput.CheckFile(path, "image file"); err != nil {
+		return nil, err
+	}
+	if st, err := os.Stat(path); err == nil && st.Size() == 0 {
 		return nil, badinput.Errorf("%s: empty file, not an image", path)
 	}
 	f, err := os.Open(path)
