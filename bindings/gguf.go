@@ -5,9 +5,10 @@ import (
 	"fmt"
 	"math"
 	"os"
-	"path/filepath"
 
 	fsggml "github.com/ollama/ollama/fs/ggml"
+
+	"github.com/multisc/multisc/bindings/atomicfile"
 )
 
 // WriteFile writes a GGUF model atomically: into a temporary file beside
@@ -15,7 +16,7 @@ import (
 // write leaves nothing behind. kv keys without a "general." or "<arch>."
 // prefix get the architecture prefix; <arch>.block_count is raised to cover
 // every tensor's layer index (ollama's loader needs it, see blockIndex).
-func WriteFile(path string, kv fsggml.KV, tensors []*fsggml.Tensor) (err error) {
+func WriteFile(path string, kv fsggml.KV, tensors []*fsggml.Tensor) error {
 	arch := kv.String("general.architecture")
 	if arch == "" {
 		return fmt.Errorf("writing %s: general.architecture is not set", path)
@@ -31,26 +32,9 @@ func WriteFile(path string, kv fsggml.KV, tensors []*fsggml.Tensor) (err error) 
 		kv[key] = uint32(0)
 	}
 
-	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp*")
-	if err != nil {
-		return fmt.Errorf("writing %s: %w", path, err)
-	}
-	defer func() {
-		if err != nil {
-			tmp.Close()
-			os.Remove(tmp.Name())
-		}
-	}()
-	if err := fsggml.WriteGGUF(tmp, kv, tensors); err != nil {
-		return fmt.Errorf("writing %s: %w", path, err)
-	}
-	if err := tmp.Close(); err != nil {
-		return fmt.Errorf("writing %s: %w", path, err)
-	}
-	if err := os.Rename(tmp.Name(), path); err != nil {
-		return fmt.Errorf("writing %s: %w", path, err)
-	}
-	return nil
+	return atomicfile.Write(path, 0o644, func(f *os.File) error {
+		return fsggml.WriteGGUF(f, kv, tensors)
+	})
 }
 
 // NewTensor makes a GGUF tensor from f32 values in ggml order, stored as t.

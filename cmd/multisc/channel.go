@@ -4,6 +4,7 @@ import (
 	"encoding/csv"
 	"fmt"
 	"image/color"
+	"io"
 	"math"
 	"os"
 	"path/filepath"
@@ -15,6 +16,7 @@ import (
 	"gonum.org/v1/plot/plotter"
 	"gonum.org/v1/plot/vg"
 
+	"github.com/multisc/multisc/bindings/atomicfile"
 	"github.com/multisc/multisc/pipeline/channel"
 )
 
@@ -174,17 +176,24 @@ for uncoded links. Each point is deterministic in --seed and its SNR.`,
 					return badInput("--plot %q: want a .png, .svg or .pdf file", pngOut)
 				}
 			}
-			var csvFile *os.File
-			if csvPath != "" {
-				if csvFile, err = os.Create(csvPath); err != nil {
-					return badInput("--csv %q: %v", csvPath, err)
+			// Outputs are written at the end, atomically; check their folders now
+			// so a typo does not cost a whole simulation.
+			for flag, path := range map[string]string{"--csv": csvPath, "--plot": pngOut} {
+				if err := checkOutputDir(flag, path); err != nil {
+					return err
 				}
-				defer csvFile.Close()
 			}
 
+			// Ctrl-C stops after the SNR point in progress is dropped; the points
+			// already finished are still printed and written.
+			ctx, stop := interruptible()
+			defer stop()
 			bar := env.progress(int64(len(snrs))*l.SimBits(bits), "simulating")
 			rows := make([]berRow, 0, len(snrs))
 			for _, s := range snrs {
+				if ctx.Err() != nil {
+					break
+				}
 				es := s
 				if snrPer == "eb" {
 					es = channel.EsN0(s, l.Mod.Bits, l.Rate())
@@ -193,6 +202,9 @@ for uncoded links. Each point is deterministic in --seed and its SNR.`,
 					Seed: lf.seed, Workers: env.Threads,
 					Progress: func(n int64) { _ = bar.Add64(n) },
 				})
+				if ctx.Err() != nil {
+					break
+				}
 				row := berRow{SNRdB: s, EsN0dB: p.EsN0dB, EbN0dB: p.EbN0dB, BER: p.BER,
 					Bits: p.Bits, BitErrors: p.BitErrors, Blocks: p.Blocks, BlockErrors: p.BlockErrors, AvgIter: p.AvgIter}
 				if l.Code != nil {
@@ -205,12 +217,12 @@ for uncoded links. Each point is deterministic in --seed and its SNR.`,
 			}
 			_ = bar.Finish()
 
-			if csvFile != nil {
-				if err := writeBERCSV(csvFile, rows); err != nil {
+			if csvPath != "" && len(rows) > 0 {
+				if err := atomicfile.Write(csvPath, 0o644, func(f *os.File) error { return writeBERCSV(f, rows) }); err != nil {
 					return fmt.Errorf("--csv %q: %w", csvPath, err)
 				}
 			}
-			if pngOut != "" {
+			if pngOut != "" && len(rows) > 0 {
 				title := fmt.Sprintf("%s, %s, %s", l.Mod.Name, l.Channel, codeName(l))
 				// The dashed curve is the uncoded closed form of the same
 				// modulation; on a coded link it is the reference to beat.
@@ -227,6 +239,10 @@ for uncoded links. Each point is deterministic in --seed and its SNR.`,
 				if err := plotBER(pngOut, title, snrPer, rows, theory, label); err != nil {
 					return fmt.Errorf("--plot %q: %w", pngOut, err)
 				}
+			}
+			if ctx.Err() != nil {
+				printBERTable(env, l, snrPer, rows)
+				return fmt.Errorf("interrupted after %d of %d SNR points (those are printed and written)", len(rows), len(snrs))
 			}
 			if lf.asJSON {
 				return env.printJSON(struct {
@@ -330,8 +346,8 @@ func printBERTable(env *Env, l *channel.Link, snrPer string, rows []berRow) {
 	}
 }
 
-func writeBERCSV(f *os.File, rows []berRow) error {
-	w := csv.NewWriter(f)
+func writeBERCSV(out io.Writer, rows []berRow) error {
+	w := csv.NewWriter(out)
 	_ = w.Write([]string{"snr_db", "esn0_db", "ebn0_db", "ber", "bler", "theory_ber", "bits", "bit_errors", "blocks", "block_errors"})
 	g := func(x float64) string { return strconv.FormatFloat(x, 'g', -1, 64) }
 	for _, r := range rows {
@@ -403,5 +419,13 @@ func plotBER(path, title, snrPer string, rows []berRow, theory func(float64) flo
 	}
 	p.Legend.Top = false
 	p.Legend.Left = true
-	return p.Save(6*vg.Inch, 4.5*vg.Inch, path)
+	format := strings.TrimPrefix(strings.ToLower(filepath.Ext(path)), ".")
+	wt, err := p.WriterTo(6*vg.Inch, 4.5*vg.Inch, format)
+	if err != nil {
+		return err
+	}
+	return atomicfile.Write(path, 0o644, func(f *os.File) error {
+		_, err := wt.WriteTo(f)
+		return err
+	})
 }

@@ -35,6 +35,8 @@ func TestChannelBadInput(t *testing.T) {
 		{[]string{"channel", "ber", "--max-iter", "0"}, []string{"--max-iter"}},
 		{[]string{"channel", "ber", "--snr-per", "bits"}, []string{"--snr-per"}},
 		{[]string{"channel", "ber", "--plot", "curve.gif"}, []string{"--plot"}},
+		{[]string{"channel", "ber", "--bits", "100", "--csv", "/nonexistent-dir/ber.csv"}, []string{"--csv", "/nonexistent-dir", "does not exist"}},
+		{[]string{"channel", "ber", "--bits", "100", "--plot", "/nonexistent-dir/ber.png"}, []string{"--plot", "does not exist"}},
 		{[]string{"channel", "ber", "--csv", "/nonexistent/dir/x.csv"}, []string{"--csv"}},
 		{[]string{"channel", "ber", "extra"}, []string{"no arguments"}},
 		{[]string{"channel", "text"}, []string{"one TEXT"}},

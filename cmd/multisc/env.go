@@ -1,11 +1,15 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
 	"io"
 	"log/slog"
 	"os"
+	"os/signal"
+	"path/filepath"
 	"strings"
+	"syscall"
 
 	"github.com/schollz/progressbar/v3"
 	"github.com/spf13/pflag"
@@ -82,3 +86,23 @@ func (e *Env) progress(total int64, what string) *progressbar.ProgressBar {
 
 // isInputError reports whether err is a bad-input error from any package.
 func isInputError(err error) bool { return badinput.Is(err) }
+
+// interruptible returns a context cancelled by Ctrl-C (SIGINT) or SIGTERM,
+// for long loops that stop cleanly and keep their finished results; stop
+// restores the default signal handling.
+func interruptible() (context.Context, context.CancelFunc) {
+	return signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+}
+
+// checkOutputDir reports bad input when an output file's folder does not
+// exist ("" means the flag is unset).
+func checkOutputDir(flag, path string) error {
+	if path == "" {
+		return nil
+	}
+	dir := filepath.Dir(path)
+	if st, err := os.Stat(dir); err != nil || !st.IsDir() {
+		return badInput("%s %q: folder %s does not exist", flag, path, dir)
+	}
+	return nil
+}
