@@ -13,13 +13,14 @@ import (
 	"github.com/multisc/multisc/bindings/parity"
 )
 
-// TestParity converts the PyTorch fixture (testdata/make_fixture.py,
-// torchvision 0.14.1 AlexNet with narrowed convs) with the real converter,
-// runs the port on CPU and compares every ReLU tap and the trunk output
-// within parity.Tol·max|ref|.
-func TestParity(t *testing.T) {
+// runFixture converts the PyTorch fixture (testdata/make_fixture.py,
+// torchvision 0.14.1 AlexNet with narrowed convs) with the real converter to
+// type typ, runs the port on the CPU and returns the five ReLU taps and the
+// trunk output with their ggml shapes, and the fixture's tensors.
+func runFixture(t *testing.T, typ fsggml.TensorType) ([][]float32, [][]int, checkpoint.StateDict) {
+	t.Helper()
 	gguf := filepath.Join(t.TempDir(), "alexnet.gguf")
-	if err := bindings.ConvertFiles(Arch, []string{"testdata/alexnet_tiny.pth"}, fsggml.TensorTypeF32, gguf); err != nil {
+	if err := bindings.ConvertFiles(Arch, []string{"testdata/alexnet_tiny.pth"}, typ, gguf); err != nil {
 		t.Fatal(err)
 	}
 	want, err := checkpoint.Load("testdata/alexnet_tiny_expect.safetensors")
@@ -32,15 +33,21 @@ func TestParity(t *testing.T) {
 	}
 	defer l.Close()
 	m := l.Model.(*Model)
-
 	in := want["input"]
-	names := []string{"relu1", "relu2", "relu3", "relu4", "relu5", "out"}
 	got, shapes := bindings.Compute(m.Backend(), func(ctx ml.Context) []ml.Tensor {
 		x := ctx.Input().FromFloats(in.Data, in.Shape[3], in.Shape[2], in.Shape[1], in.Shape[0])
-		taps := m.Taps(ctx, x)
-		return append(taps, m.Run(ctx, x))
+		return append(m.Taps(ctx, x), m.Run(ctx, x))
 	})
-	for i, name := range names {
+	return got, shapes, want
+}
+
+var outputs = []string{"relu1", "relu2", "relu3", "relu4", "relu5", "out"}
+
+// TestParity: every ReLU tap and the trunk output of the f32 file match
+// the fixture within parity.Tol·max|ref|.
+func TestParity(t *testing.T) {
+	got, shapes, want := runFixture(t, fsggml.TensorTypeF32)
+	for i, name := range outputs {
 		ref := want[name]
 		t.Run(name, func(t *testing.T) {
 			if fmt.Sprint(pad4(shapes[i])) != fmt.Sprint(pad4(reverse(ref.Shape))) {
@@ -54,28 +61,13 @@ func TestParity(t *testing.T) {
 	}
 }
 
-// TestQuantizedStillClose: an f16 file of the same weights stays within f16
-// precision of the reference (conv kernels go no lower than f16).
+// TestQuantizedStillClose: a q8_0 conversion (conv kernels stop at f16)
+// stays within f16 precision of the reference output: f16 weights and
+// ggml's f16 im2col of the activations keep about 3 decimal digits through
+// five layers.
 func TestQuantizedStillClose(t *testing.T) {
-	dir := t.TempDir()
-	gguf := filepath.Join(dir, "alexnet-q8.gguf")
-	if err := bindings.ConvertFiles(Arch, []string{"testdata/alexnet_tiny.pth"}, fsggml.TensorTypeQ8_0, gguf); err != nil {
-		t.Fatal(err)
-	}
-	want, _ := checkpoint.Load("testdata/alexnet_tiny_expect.safetensors")
-	l, err := bindings.Open(gguf, bindings.Options{Arch: Arch, Device: "cpu"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	m := l.Model.(*Model)
-	in := want["input"]
-	got, _ := bindings.Compute(m.Backend(), func(ctx ml.Context) []ml.Tensor {
-		return []ml.Tensor{m.Run(ctx, ctx.Input().FromFloats(in.Data, in.Shape[3], in.Shape[2], in.Shape[1], in.Shape[0]))}
-	})
-	// f16 weights (and ggml's f16 im2col of the activations) keep about 3
-	// decimal digits through five layers.
-	if err := parity.Compare(got[0], want["out"].Data, 1e-2); err != nil {
+	got, _, want := runFixture(t, fsggml.TensorTypeQ8_0)
+	if err := parity.Compare(got[len(outputs)-1], want["out"].Data, 1e-2); err != nil {
 		t.Fatal(err)
 	}
 }
