@@ -2,7 +2,6 @@ package bindings
 
 import (
 	"fmt"
-	"math"
 	"slices"
 	"sort"
 	"strconv"
@@ -114,31 +113,9 @@ func BlockCount(names []string) uint32 {
 	return uint32(n)
 }
 
-// ConfigUint reads a required unsigned metadata value of an architecture.
-func ConfigUint(kv fsggml.KV, key string) (uint64, error) {
-	full := kv.Architecture() + "." + key
-	v, ok := kv[full]
-	if !ok {
-		return 0, fmt.Errorf("metadata %s is missing", full)
-	}
-	switch x := v.(type) {
-	case uint32:
-		return uint64(x), nil
-	case uint64:
-		return x, nil
-	case int32:
-		if x >= 0 {
-			return uint64(x), nil
-		}
-	case int64:
-		if x >= 0 {
-			return uint64(x), nil
-		}
-	}
-	return 0, fmt.Errorf("metadata %s = %v is not a non-negative integer", full, v)
-}
-
-// ConfigUints reads a required array of unsigned metadata values.
+// ConfigUints reads a required integer-array metadata value of an
+// architecture: a []uint32 as the arch's Config returns it before writing,
+// or the array type fsggml decodes from a file.
 func ConfigUints(kv fsggml.KV, key string) ([]uint64, error) {
 	full := kv.Architecture() + "." + key
 	v, ok := kv[full]
@@ -146,46 +123,23 @@ func ConfigUints(kv fsggml.KV, key string) ([]uint64, error) {
 		return nil, fmt.Errorf("metadata %s is missing", full)
 	}
 	var out []uint64
-	switch x := v.(type) {
-	case []uint32:
-		for _, e := range x {
-			out = append(out, uint64(e))
-		}
-		return out, nil
-	case []int32:
-		for _, e := range x {
-			if e < 0 {
-				return nil, fmt.Errorf("metadata %s has a negative entry", full)
-			}
+	if raw, ok := v.([]uint32); ok {
+		for _, e := range raw {
 			out = append(out, uint64(e))
 		}
 		return out, nil
 	}
-	// Decoded arrays come back as ollama's internal array type; KV.Uints and
-	// KV.Ints read those.
-	if u := kv.Uints(key); len(u) > 0 {
-		for _, e := range u {
-			out = append(out, uint64(e))
+	for _, e := range kv.Uints(key) {
+		out = append(out, uint64(e))
+	}
+	for _, e := range kv.Ints(key) {
+		if e < 0 {
+			return nil, fmt.Errorf("metadata %s has a negative entry", full)
 		}
-		return out, nil
+		out = append(out, uint64(e))
 	}
-	if s := kv.Ints(key); len(s) > 0 {
-		for _, e := range s {
-			if e < 0 {
-				return nil, fmt.Errorf("metadata %s has a negative entry", full)
-			}
-			out = append(out, uint64(e))
-		}
-		return out, nil
+	if len(out) == 0 {
+		return nil, fmt.Errorf("metadata %s = %v is not a non-empty integer array", full, v)
 	}
-	return nil, fmt.Errorf("metadata %s = %v is not an integer array", full, v)
-}
-
-// ConfigFloat reads an optional float metadata value with a default.
-func ConfigFloat(kv fsggml.KV, key string, def float32) float32 {
-	v := kv.Float(key, def)
-	if math.IsNaN(float64(v)) {
-		return def
-	}
-	return v
+	return out, nil
 }

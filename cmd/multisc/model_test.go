@@ -138,11 +138,17 @@ func TestModelBadInput(t *testing.T) {
 		return ts
 	}))
 
+	noChannels := filepath.Join(dir, "nometa.gguf")
+	if err := bindings.WriteFile(noChannels, fsggml.KV{"general.architecture": "alexnet"}, alexnetTensors(t, func(ts []*fsggml.Tensor) []*fsggml.Tensor { return ts })); err != nil {
+		t.Fatal(err)
+	}
+
 	tests := []struct {
 		name      string
 		args      []string
 		fragments []string
 	}{
+		{"missing metadata", []string{"inspect", noChannels}, []string{noChannels, "alexnet.channels", "missing"}},
 		{"not gguf", []string{"inspect", notGGUF}, []string{notGGUF, "not a GGUF"}},
 		{"truncated data", []string{"inspect", truncated}, []string{truncated, "truncated"}},
 		{"truncated header", []string{"inspect", truncatedHeader}, []string{truncatedHeader, "truncated"}},
