@@ -6,6 +6,7 @@ import (
 	"io"
 	"math"
 	"math/rand/v2"
+	"strings"
 
 	fsggml "github.com/ollama/ollama/fs/ggml"
 )
@@ -93,7 +94,7 @@ func (l lazyTensor) WriteTo(w io.Writer) (int64, error) {
 func withArch(kv fsggml.KV, arch string) fsggml.KV {
 	out := fsggml.KV{"general.architecture": arch}
 	for k, v := range kv {
-		if len(k) > 8 && k[:8] == "general." || len(k) > len(arch) && k[:len(arch)+1] == arch+"." {
+		if strings.HasPrefix(k, "general.") || strings.HasPrefix(k, arch+".") {
 			out[k] = v
 		} else {
 			out[arch+"."+k] = v

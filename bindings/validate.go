@@ -80,21 +80,30 @@ func Validate(path, arch string) (*fsggml.GGML, error) {
 	if err != nil {
 		return nil, err
 	}
+	if err := Check(path, meta, arch); err != nil {
+		return nil, err
+	}
+	return meta, nil
+}
+
+// Check is Validate on a header already read by Header (path names the file
+// in errors).
+func Check(path string, meta *fsggml.GGML, arch string) error {
 	kv := meta.KV()
 	got := kv.Architecture()
 	if arch != "" && got != arch {
 		if got == "" {
-			return nil, badinput.Errorf("%s: general.architecture is missing, want %q", path, arch)
+			return badinput.Errorf("%s: general.architecture is missing, want %q", path, arch)
 		}
-		return nil, badinput.Errorf("%s: architecture is %q, want %q", path, got, arch)
+		return badinput.Errorf("%s: architecture is %q, want %q", path, got, arch)
 	}
 	a, ok := LookupArch(got)
 	if !ok {
-		return nil, badinput.Errorf("%s: unknown architecture %q (known: %v)", path, got, ArchNames())
+		return badinput.Errorf("%s: unknown architecture %q (known: %v)", path, got, ArchNames())
 	}
 	specs, err := a.Tensors(kv)
 	if err != nil {
-		return nil, badinput.Errorf("%s: %v", path, err)
+		return badinput.Errorf("%s: %v", path, err)
 	}
 	have := map[string]*fsggml.Tensor{}
 	var names []string
@@ -105,17 +114,17 @@ func Validate(path, arch string) (*fsggml.GGML, error) {
 	for _, s := range specs {
 		t, ok := have[s.Name]
 		if !ok {
-			return nil, badinput.Errorf("%s: tensor %s is missing", path, s.Name)
+			return badinput.Errorf("%s: tensor %s is missing", path, s.Name)
 		}
 		if !slices.Equal(t.Shape, s.Shape) {
-			return nil, badinput.Errorf("%s: tensor %s has shape %v, want %v (ggml order)", path, s.Name, t.Shape, s.Shape)
+			return badinput.Errorf("%s: tensor %s has shape %v, want %v (ggml order)", path, s.Name, t.Shape, s.Shape)
 		}
 		if tt := fsggml.TensorType(t.Kind); !Allowed(s.Name, s.Shape, tt) {
-			return nil, badinput.Errorf("%s: tensor %s has type %s, which this layer cannot use", path, s.Name, tt)
+			return badinput.Errorf("%s: tensor %s has type %s, which this layer cannot use", path, s.Name, tt)
 		}
 	}
 	if need := BlockCount(names); kv.BlockCount() < uint64(need) {
-		return nil, badinput.Errorf("%s: metadata %s.block_count = %d, want >= %d", path, got, kv.BlockCount(), need)
+		return badinput.Errorf("%s: metadata %s.block_count = %d, want >= %d", path, got, kv.BlockCount(), need)
 	}
-	return meta, nil
+	return nil
 }

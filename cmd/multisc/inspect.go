@@ -72,7 +72,7 @@ func inspectFile(env *Env, path, arch string, load bool) (*inspectReport, error)
 	got := meta.KV().Architecture()
 	_, registered := bindings.LookupArch(got)
 	if arch != "" || registered || load {
-		if meta, err = bindings.Validate(path, arch); err != nil {
+		if err := bindings.Check(path, meta, arch); err != nil {
 			return nil, err
 		}
 	}

@@ -73,13 +73,7 @@ func TestLDPCEncodeParity(t *testing.T) {
 func TestLDPCDecodeNoiseless(t *testing.T) {
 	r := rand.New(rand.NewPCG(3, 4))
 	for _, c := range allCodes(t) {
-		info := randomBits(r, c.K)
-		cw := make([]uint8, c.N)
-		c.Encode(info, cw)
-		llr := make([]float32, c.N)
-		for i, b := range cw {
-			llr[i] = 10 * (1 - 2*float32(b))
-		}
+		info, llr := encodedLLRs(r, c, 10)
 		out := make([]uint8, c.K)
 		iters, ok := c.NewDecoder(20, true).Decode(llr, out)
 		if !ok || iters != 1 {
@@ -97,13 +91,7 @@ func TestLDPCDecodeNoiseless(t *testing.T) {
 func TestLDPCCorrectsErrors(t *testing.T) {
 	r := rand.New(rand.NewPCG(5, 6))
 	for _, c := range allCodes(t) {
-		info := randomBits(r, c.K)
-		cw := make([]uint8, c.N)
-		c.Encode(info, cw)
-		llr := make([]float32, c.N)
-		for i, b := range cw {
-			llr[i] = 4 * (1 - 2*float32(b))
-		}
+		info, llr := encodedLLRs(r, c, 4)
 		for range 3 { // three bits flipped with low confidence
 			i := r.IntN(c.N)
 			llr[i] = -llr[i] / 4
@@ -162,4 +150,17 @@ func TestLDPCTableDigest(t *testing.T) {
 			t.Errorf("%s: digest %v, want %v", c.Name, got, want[c.Name])
 		}
 	}
+}
+
+// encodedLLRs encodes a random message and returns it with the codeword's
+// noiseless LLRs of magnitude scale (positive for a 0 bit).
+func encodedLLRs(r *rand.Rand, c *LDPC, scale float32) ([]uint8, []float32) {
+	info := randomBits(r, c.K)
+	cw := make([]uint8, c.N)
+	c.Encode(info, cw)
+	llr := make([]float32, c.N)
+	for i, b := range cw {
+		llr[i] = scale * (1 - 2*float32(b))
+	}
+	return info, llr
 }
