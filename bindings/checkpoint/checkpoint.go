@@ -1,16 +1,27 @@
 // Package checkpoint reads public model checkpoints into f32 tensors:
-// safetensors files and PyTorch zip-pickle files (.pth, .bin, .ckpt). Pickle
-// data is decoded by github.com/nlpodyssey/gopickle's restricted unpickler,
-// which only rebuilds tensors and containers and never executes pickle code.
+// safetensors files, PyTorch zip-pickle files (.pth, .bin, .ckpt, torch >=
+// 1.6) and PyTorch's legacy serialization (torch < 1.6, or
+// _use_new_zipfile_serialization=False; e.g. the published LPIPS weights).
+// The format is chosen by content, not by file name.
+//
+// Open reads only the index of a file (names, shapes, types, where the
+// bytes are) and File.Read loads one tensor on demand, so a converter can
+// stream a checkpoint larger than memory; Load reads everything at once.
+//
+// Pickle data is decoded by github.com/nlpodyssey/gopickle's unpickler with
+// this package's own class table: tensors and storages become descriptions
+// of bytes in the file, unknown classes become inert generic objects, and no
+// pickle code is ever executed. Before the unpickler runs, every length in
+// the pickle stream is checked against the bytes present, and every shape,
+// stride, offset and storage size is checked for overflow and against the
+// data actually in the file, so a hostile file gives an error, not a crash
+// or a huge allocation.
 package checkpoint
 
 import (
 	"fmt"
-	"path/filepath"
 	"sort"
 	"strings"
-
-	"github.com/multisc/multisc/bindings/badinput"
 )
 
 // Tensor is one checkpoint tensor: its PyTorch shape (outermost first) and
@@ -52,24 +63,21 @@ func (s StateDict) Keys() []string {
 	return ks
 }
 
-// Load reads a checkpoint, choosing the format by content (safetensors
-// header or zip archive). Errors are bad-input errors naming the file.
+// Load reads every tensor of a checkpoint (see Open). Errors are bad-input
+// errors naming the file.
 func Load(path string) (StateDict, error) {
-	if err := badinput.CheckFile(path, "checkpoint file"); err != nil {
+	f, err := Open(path)
+	if err != nil {
 		return nil, err
 	}
-	var sd StateDict
-	var err error
-	if strings.EqualFold(filepath.Ext(path), ".safetensors") {
-		sd, err = loadSafetensors(path)
-	} else {
-		sd, err = loadPickle(path)
-	}
-	if err != nil {
-		return nil, badinput.Errorf("%s: %v", path, err)
-	}
-	if len(sd) == 0 {
-		return nil, badinput.Errorf("%s: holds no tensors", path)
+	defer f.Close()
+	sd := StateDict{}
+	for _, k := range f.Keys() {
+		t, err := f.Read(k)
+		if err != nil {
+			return nil, err
+		}
+		sd[k] = t
 	}
 	return sd, nil
 }

@@ -15,7 +15,13 @@ import (
 // values as the contiguous f32 safetensors of the same tensors. f16 and bf16
 // were widened to f32 on both sides, so equality is exact.
 func TestPickleMatchesSafetensors(t *testing.T) {
-	got, err := Load("testdata/nested.pth")
+	for _, name := range []string{"nested.pth", "nested_legacy.pth"} {
+		t.Run(name, func(t *testing.T) { testMatchesSafetensors(t, "testdata/"+name) })
+	}
+}
+
+func testMatchesSafetensors(t *testing.T, path string) {
+	got, err := Load(path)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -73,13 +79,17 @@ func TestLoadBadInput(t *testing.T) {
 	}{
 		{"missing", filepath.Join(dir, "none.pth"), "no such checkpoint file"},
 		{"directory", dir, "directory"},
-		{"text", text, "not a safetensors or PyTorch zip"},
-		{"truncated zip", cut, "not a safetensors or PyTorch zip"},
+		{"text", text, "not a safetensors or PyTorch checkpoint"},
+		{"truncated zip", cut, "not a PyTorch zip checkpoint"},
 		{"huge header", huge, "header length"},
 		{"bad json", writeSafetensors(t, dir, "json.safetensors", "{nope", nil), "malformed"},
 		{"bad dtype", writeSafetensors(t, dir, "dt.safetensors", `{"a":{"dtype":"C64","shape":[1],"data_offsets":[0,8]}}`, make([]byte, 8)), "unsupported dtype"},
 		{"offsets", writeSafetensors(t, dir, "off.safetensors", `{"a":{"dtype":"F32","shape":[4],"data_offsets":[0,16]}}`, make([]byte, 8)), "data offsets"},
 		{"shape mismatch", writeSafetensors(t, dir, "shape.safetensors", `{"a":{"dtype":"F32","shape":[3],"data_offsets":[0,16]}}`, make([]byte, 16)), "data offsets"},
+		// 2^62·3·11·11 elements: the product overflows int64.
+		{"overflowing shape", writeSafetensors(t, dir, "ovf.safetensors", `{"a":{"dtype":"F32","shape":[4611686018427387904,3,11,11],"data_offsets":[0,0]}}`, nil), "more than"},
+		{"negative dim", writeSafetensors(t, dir, "neg.safetensors", `{"a":{"dtype":"F32","shape":[-1,4],"data_offsets":[0,16]}}`, make([]byte, 16)), "negative"},
+		{"data not present", writeSafetensors(t, dir, "nodata.safetensors", `{"a":{"dtype":"F32","shape":[1024,1024],"data_offsets":[0,4194304]}}`, make([]byte, 64)), "data bytes present"},
 		{"empty", writeSafetensors(t, dir, "empty.safetensors", `{"__metadata__":{}}`, nil), "no tensors"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

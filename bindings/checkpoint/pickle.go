@@ -1,134 +1,139 @@
 package checkpoint
 
 import (
-	"archive/zip"
+	"bufio"
+	"encoding/binary"
+	"errors"
 	"fmt"
-
-	"github.com/nlpodyssey/gopickle/pytorch"
-	"github.com/nlpodyssey/gopickle/types"
+	"io"
 )
 
-// loadPickle reads a PyTorch checkpoint written by torch.save (zip format).
-// A state dict may sit at the top level or under "state_dict" / "model"
-// (training checkpoints); nested dicts are flattened with dots.
-func loadPickle(path string) (sd StateDict, err error) {
-	if r, zerr := zip.OpenReader(path); zerr != nil {
-		return nil, fmt.Errorf("not a safetensors or PyTorch zip checkpoint")
-	} else {
-		r.Close()
-	}
-	defer func() {
-		if p := recover(); p != nil {
-			err = fmt.Errorf("malformed PyTorch checkpoint: %v", p)
-		}
-	}()
-	obj, err := pytorch.Load(path)
-	if err != nil {
-		return nil, fmt.Errorf("malformed PyTorch checkpoint: %v", err)
-	}
-	sd = StateDict{}
-	if err := flatten(sd, "", obj); err != nil {
-		return nil, err
-	}
-	for _, k := range []string{"state_dict", "model"} {
-		if len(sd) == 0 {
-			break
-		}
-		sub := StateDict{}
-		for name, t := range sd {
-			if rest, ok := cutPrefix(name, k+"."); ok {
-				sub[rest] = t
-			}
-		}
-		if len(sub) == len(sd) {
-			sd = sub
-		}
-	}
-	return sd, nil
-}
+// maxPickle bounds one pickle stream (a state dict's pickle is kilobytes to
+// a few megabytes; the tensor data is elsewhere).
+const maxPickle = 512 << 20
 
-func cutPrefix(s, p string) (string, bool) {
-	if len(s) >= len(p) && s[:len(p)] == p {
-		return s[len(p):], true
-	}
-	return s, false
-}
+// errCut is a pickle stream that ends before its STOP.
+var errCut = errors.New("pickle data ends early")
 
-func flatten(sd StateDict, prefix string, obj any) error {
-	join := func(k any) string {
-		if prefix == "" {
-			return fmt.Sprint(k)
-		}
-		return prefix + "." + fmt.Sprint(k)
+// Argument kinds of pickle opcodes (Python's pickletools).
+const (
+	argNone  = iota
+	argFixed // n bytes
+	argLine  // up to a newline
+	argLine2 // two lines
+	argLen1  // u8 length, then that many bytes
+	argLen4  // i32 length (little-endian), then that many bytes
+	argLen8  // u64 length, then that many bytes
+	argFrame // u64 frame length (the frame's opcodes follow and are scanned)
+)
+
+type opArg struct{ kind, n int }
+
+// pickleOps lists every opcode of pickle protocols 0 to 5 with its argument.
+var pickleOps = func() map[byte]opArg {
+	m := map[byte]opArg{}
+	for _, c := range []byte("(.012NQRabde}lo]st)u\x81\x85\x86\x87\x88\x89\x8f\x90\x91\x92\x93\x94\x97\x98") {
+		m[c] = opArg{argNone, 0}
 	}
-	switch v := obj.(type) {
-	case *types.OrderedDict:
-		for e := v.List.Front(); e != nil; e = e.Next() {
-			entry := e.Value.(*types.OrderedDictEntry)
-			if err := flatten(sd, join(entry.Key), entry.Value); err != nil {
+	for c, n := range map[byte]int{'J': 4, 'K': 1, 'M': 2, 'h': 1, 'j': 4, 'q': 1, 'r': 4, 'G': 8, 0x80: 1, 0x82: 1, 0x83: 2, 0x84: 4} {
+		m[c] = opArg{argFixed, n}
+	}
+	for _, c := range []byte("FILPSVgp") {
+		m[c] = opArg{argLine, 0}
+	}
+	m['c'], m['i'] = opArg{argLine2, 0}, opArg{argLine2, 0}
+	for _, c := range []byte{'U', 'C', 0x8a, 0x8c} {
+		m[c] = opArg{argLen1, 0}
+	}
+	for _, c := range []byte{'T', 'X', 'B', 0x8b} {
+		m[c] = opArg{argLen4, 0}
+	}
+	for _, c := range []byte{0x8d, 0x8e, 0x96} {
+		m[c] = opArg{argLen8, 0}
+	}
+	m[0x95] = opArg{argFrame, 0}
+	return m
+}()
+
+// readPickle reads one pickle stream from r, up to and including its STOP
+// opcode, checking every opcode and every length argument against the
+// bytes that remain (at most limit) before reading them. The bytes it
+// returns are safe to hand to gopickle, which allocates what lengths say.
+func readPickle(r *bufio.Reader, limit int64) ([]byte, error) {
+	if limit > maxPickle {
+		limit = maxPickle
+	}
+	var out []byte
+	take := func(n int64) ([]byte, error) {
+		if n < 0 || n > limit-int64(len(out)) {
+			return nil, errCut
+		}
+		start := len(out)
+		out = append(out, make([]byte, n)...)
+		if _, err := io.ReadFull(r, out[start:]); err != nil {
+			return nil, errCut
+		}
+		return out[start:], nil
+	}
+	line := func() error {
+		for {
+			b, err := take(1)
+			if err != nil {
 				return err
 			}
-		}
-	case *types.Dict:
-		for _, e := range *v {
-			if err := flatten(sd, join(e.Key), e.Value); err != nil {
-				return err
+			if b[0] == '\n' {
+				return nil
 			}
 		}
-	case *pytorch.Tensor:
-		t, err := materialize(v)
+	}
+	for {
+		op, err := take(1)
 		if err != nil {
-			return fmt.Errorf("tensor %s: %v", prefix, err)
+			return nil, err
 		}
-		sd[prefix] = t
-	}
-	// Other values (step counters, hyper-parameters) are not tensors.
-	return nil
-}
-
-// materialize copies a (possibly strided) storage view into row-major f32.
-func materialize(t *pytorch.Tensor) (*Tensor, error) {
-	var data []float32
-	switch s := t.Source.(type) {
-	case *pytorch.FloatStorage:
-		data = s.Data
-	case *pytorch.HalfStorage:
-		data = s.Data
-	case *pytorch.BFloat16Storage:
-		data = s.Data
-	case *pytorch.DoubleStorage:
-		data = make([]float32, len(s.Data))
-		for i, x := range s.Data {
-			data[i] = float32(x)
+		code := op[0]
+		a, ok := pickleOps[code]
+		if !ok {
+			return nil, fmt.Errorf("malformed pickle: unknown opcode 0x%02x at byte %d", code, len(out)-1)
 		}
-	case *pytorch.LongStorage:
-		data = make([]float32, len(s.Data))
-		for i, x := range s.Data {
-			data[i] = float32(x)
-		}
-	default:
-		return nil, fmt.Errorf("unsupported storage %T", t.Source)
-	}
-	out := &Tensor{Shape: append([]int(nil), t.Size...)}
-	n := out.Numel()
-	out.Data = make([]float32, n)
-	idx := make([]int, len(t.Size))
-	for i := range n {
-		off := t.StorageOffset
-		for d := range idx {
-			off += idx[d] * t.Stride[d]
-		}
-		if off < 0 || off >= len(data) {
-			return nil, fmt.Errorf("view reaches outside its storage")
-		}
-		out.Data[i] = data[off]
-		for d := len(idx) - 1; d >= 0; d-- {
-			idx[d]++
-			if idx[d] < t.Size[d] {
-				break
+		switch a.kind {
+		case argFixed:
+			_, err = take(int64(a.n))
+		case argLine:
+			err = line()
+		case argLine2:
+			if err = line(); err == nil {
+				err = line()
 			}
-			idx[d] = 0
+		case argLen1:
+			var b []byte
+			if b, err = take(1); err == nil {
+				_, err = take(int64(b[0]))
+			}
+		case argLen4:
+			var b []byte
+			if b, err = take(4); err == nil {
+				_, err = take(int64(int32(binary.LittleEndian.Uint32(b))))
+			}
+		case argLen8, argFrame:
+			var b []byte
+			if b, err = take(8); err == nil {
+				n := binary.LittleEndian.Uint64(b)
+				if n > uint64(limit) {
+					return nil, errCut
+				}
+				if a.kind == argLen8 {
+					_, err = take(int64(n))
+				} else if n > uint64(limit-int64(len(out))) {
+					err = errCut
+				}
+			}
+		}
+		if err != nil {
+			return nil, err
+		}
+		if code == '.' {
+			return out, nil
 		}
 	}
-	return out, nil
 }

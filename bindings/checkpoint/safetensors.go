@@ -5,10 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"math"
-	"os"
-
-	"github.com/x448/float16"
+	"math/bits"
 )
 
 // safetensors layout: u64 little-endian header length, a JSON header
@@ -24,107 +21,47 @@ type stEntry struct {
 // maxHeader bounds the JSON header (the format's own limit is 100 MB).
 const maxHeader = 100 << 20
 
-func loadSafetensors(path string) (StateDict, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, err
+func (c *File) indexSafetensors() error {
+	var nb [8]byte
+	if _, err := c.f.ReadAt(nb[:], 0); err != nil {
+		return fmt.Errorf("not a safetensors file (no header length)")
 	}
-	defer f.Close()
-	st, err := f.Stat()
-	if err != nil {
-		return nil, err
-	}
-	var n uint64
-	if err := binary.Read(f, binary.LittleEndian, &n); err != nil {
-		return nil, fmt.Errorf("not a safetensors file (no header length)")
-	}
-	if n == 0 || n > maxHeader || int64(n)+8 > st.Size() {
-		return nil, fmt.Errorf("not a safetensors file (header length %d, file size %d)", n, st.Size())
+	n := binary.LittleEndian.Uint64(nb[:])
+	if n == 0 || n > maxHeader || int64(n) > c.size-8 {
+		return fmt.Errorf("not a safetensors file (header length %d, file size %d)", n, c.size)
 	}
 	hdr := make([]byte, n)
-	if _, err := io.ReadFull(f, hdr); err != nil {
-		return nil, fmt.Errorf("truncated safetensors header")
+	if _, err := c.f.ReadAt(hdr, 8); err != nil && err != io.EOF {
+		return fmt.Errorf("truncated safetensors header")
 	}
 	raw := map[string]json.RawMessage{}
 	if err := json.Unmarshal(hdr, &raw); err != nil {
-		return nil, fmt.Errorf("malformed safetensors header: %v", err)
+		return fmt.Errorf("malformed safetensors header: %v", err)
 	}
 	dataStart := 8 + int64(n)
-	sd := StateDict{}
+	dataLen := c.size - dataStart
 	for name, msg := range raw {
 		if name == "__metadata__" {
 			continue
 		}
 		var e stEntry
 		if err := json.Unmarshal(msg, &e); err != nil {
-			return nil, fmt.Errorf("tensor %s: malformed header entry: %v", name, err)
+			return fmt.Errorf("tensor %s: malformed header entry: %v", name, err)
 		}
-		size, decode, err := dtypeDecoder(e.DType)
+		dt := DType(e.DType)
+		if dt.elemSize() == 0 {
+			return fmt.Errorf("tensor %s: unsupported dtype %s", name, e.DType)
+		}
+		count, err := numel(e.Shape)
 		if err != nil {
-			return nil, fmt.Errorf("tensor %s: %v", name, err)
+			return fmt.Errorf("tensor %s: %v", name, err)
 		}
-		numel := int64(1)
-		for _, d := range e.Shape {
-			if d < 0 {
-				return nil, fmt.Errorf("tensor %s: negative dimension", name)
-			}
-			numel *= int64(d)
-		}
+		hi, want := bits.Mul64(uint64(count), uint64(dt.elemSize()))
 		b, end := e.Offsets[0], e.Offsets[1]
-		if b < 0 || end < b || end-b != numel*size || dataStart+end > st.Size() {
-			return nil, fmt.Errorf("tensor %s: data offsets %v do not fit shape %v and file size", name, e.Offsets, e.Shape)
+		if hi != 0 || b < 0 || end < b || end > dataLen || uint64(end-b) != want {
+			return fmt.Errorf("tensor %s: data offsets %v do not fit shape %v (%s) and the %d data bytes present", name, e.Offsets, e.Shape, dt, dataLen)
 		}
-		buf := make([]byte, end-b)
-		if _, err := f.ReadAt(buf, dataStart+b); err != nil {
-			return nil, fmt.Errorf("tensor %s: %v", name, err)
-		}
-		sd[name] = &Tensor{Shape: e.Shape, Data: decode(buf)}
+		c.entries[name] = &entry{info: Info{Shape: e.Shape, DType: dt}, begin: dataStart + b, end: dataStart + end}
 	}
-	return sd, nil
-}
-
-func dtypeDecoder(dt string) (int64, func([]byte) []float32, error) {
-	switch dt {
-	case "F32":
-		return 4, func(b []byte) []float32 {
-			v := make([]float32, len(b)/4)
-			for i := range v {
-				v[i] = math.Float32frombits(binary.LittleEndian.Uint32(b[4*i:]))
-			}
-			return v
-		}, nil
-	case "F16":
-		return 2, func(b []byte) []float32 {
-			v := make([]float32, len(b)/2)
-			for i := range v {
-				v[i] = float16.Frombits(binary.LittleEndian.Uint16(b[2*i:])).Float32()
-			}
-			return v
-		}, nil
-	case "BF16":
-		return 2, func(b []byte) []float32 {
-			v := make([]float32, len(b)/2)
-			for i := range v {
-				v[i] = math.Float32frombits(uint32(binary.LittleEndian.Uint16(b[2*i:])) << 16)
-			}
-			return v
-		}, nil
-	case "F64":
-		return 8, func(b []byte) []float32 {
-			v := make([]float32, len(b)/8)
-			for i := range v {
-				v[i] = float32(math.Float64frombits(binary.LittleEndian.Uint64(b[8*i:])))
-			}
-			return v
-		}, nil
-	case "I64":
-		return 8, func(b []byte) []float32 {
-			v := make([]float32, len(b)/8)
-			for i := range v {
-				v[i] = float32(int64(binary.LittleEndian.Uint64(b[8*i:])))
-			}
-			return v
-		}, nil
-	}
-	return 0, nil, fmt.Errorf("unsupported dtype %s", dt)
+	return nil
 }

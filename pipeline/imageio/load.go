@@ -24,9 +24,16 @@ import (
 	"github.com/multisc/multisc/bindings/badinput"
 )
 
-// MaxPixels bounds width×height so a forged header cannot make Load allocate
-// gigabytes; 2^28 pixels (16384²) is far above any dataset image we read.
-const MaxPixels = 1 << 28
+// DefaultMaxPixels bounds width×height for Load, so a forged header or a
+// huge image cannot make a reader allocate gigabytes: 2^24 pixels (4096²,
+// 64 MiB as 8-bit RGBA) is above every dataset image we read (VOC, COCO,
+// Kodak are under 1 megapixel). LoadLimit (the CLI's --max-pixels) raises
+// it up to HardMaxPixels.
+const DefaultMaxPixels = 1 << 24
+
+// HardMaxPixels is the largest limit LoadLimit accepts: 2^28 pixels
+// (16384²), 1 GiB as 8-bit RGBA before any metric's working memory.
+const HardMaxPixels = 1 << 28
 
 // Formats lists the formats Load decodes.
 var Formats = []string{"png", "jpeg", "gif", "bmp", "tiff", "webp"}
@@ -34,31 +41,43 @@ var Formats = []string{"png", "jpeg", "gif", "bmp", "tiff", "webp"}
 // Load decodes the image at path. Every failure caused by the file itself (a
 // missing file, a directory, a non-image, a truncated or corrupt image) is a
 // badinput error whose message names path.
-func Load(path string) (image.Image, error) {
+func Load(path string) (image.Image, error) { return LoadLimit(path, DefaultMaxPixels) }
+
+// LoadLimit is Load with another pixel limit (at most HardMaxPixels).
+func LoadLimit(path string, maxPixels int64) (image.Image, error) {
 	f, err := open(path)
 	if err != nil {
 		return nil, err
 	}
 	defer f.Close()
+	return Decode(path, f, maxPixels)
+}
 
-	// Read the header first: cheap rejection of non-images and huge images.
-	br := bufio.NewReader(f)
-	cfg, format, err := image.DecodeConfig(br)
+// Decode decodes an image from r (path names it in errors), with the same
+// checks as Load: the header is read first, and an image of more than
+// maxPixels (at most HardMaxPixels) is refused before its pixels are
+// allocated.
+func Decode(path string, r io.ReadSeeker, maxPixels int64) (image.Image, error) {
+	maxPixels = min(maxPixels, HardMaxPixels)
+	cfg, format, err := image.DecodeConfig(bufio.NewReader(r))
 	if err != nil {
 		return nil, decodeError(path, "", err)
 	}
 	if cfg.Width <= 0 || cfg.Height <= 0 {
 		return nil, badinput.Errorf("%s: %s image has empty size %dx%d", path, format, cfg.Width, cfg.Height)
 	}
-	if int64(cfg.Width)*int64(cfg.Height) > MaxPixels {
-		return nil, badinput.Errorf("%s: %s image of %dx%d pixels exceeds the %d-pixel limit", path, format, cfg.Width, cfg.Height, MaxPixels)
+	if int64(cfg.Width)*int64(cfg.Height) > maxPixels {
+		return nil, badinput.Errorf("%s: %s image of %dx%d pixels exceeds the limit of %d pixels (--max-pixels raises it)", path, format, cfg.Width, cfg.Height, maxPixels)
 	}
-	if _, err := f.Seek(0, io.SeekStart); err != nil {
+	if _, err := r.Seek(0, io.SeekStart); err != nil {
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}
-	img, _, err := image.Decode(bufio.NewReader(f))
+	img, _, err := image.Decode(bufio.NewReader(r))
 	if err != nil {
 		return nil, decodeError(path, format, err)
+	}
+	if b := img.Bounds(); b.Dx() != cfg.Width || b.Dy() != cfg.Height {
+		return nil, badinput.Errorf("%s: corrupt %s image: header says %dx%d, pixels are %dx%d", path, format, cfg.Width, cfg.Height, b.Dx(), b.Dy())
 	}
 	return img, nil
 }
