@@ -44,9 +44,15 @@ func TestOpsOnGPU(t *testing.T) {
 			Upsample(ctx, x, 2),
 		}
 	}
-	cpu, _ := Compute(scratch.Backend, func(ctx ml.Context) []ml.Tensor { return build(ctx, ctx.Input()) })
+	cpu, _, err := Compute(scratch.Backend, func(ctx ml.Context) []ml.Tensor { return build(ctx, ctx.Input()) })
+	if err != nil {
+		t.Fatal(err)
+	}
 	// Layer(0) places the inputs in the GPU's buffer, so the ops run there.
-	dev, _ := Compute(g.Backend, func(ctx ml.Context) []ml.Tensor { return build(ctx, ctx.Layer(0)) })
+	dev, _, err := Compute(g.Backend, func(ctx ml.Context) []ml.Tensor { return build(ctx, ctx.Layer(0)) })
+	if err != nil {
+		t.Fatal(err)
+	}
 	for i, name := range []string{"conv", "groupnorm", "maxpool", "upsample"} {
 		t.Run(name, func(t *testing.T) {
 			// GPU kernels sum in another order (and cuBLAS may use TF32-free

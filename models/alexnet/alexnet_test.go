@@ -34,10 +34,13 @@ func runFixture(t *testing.T, typ fsggml.TensorType) ([][]float32, [][]int, chec
 	defer l.Close()
 	m := l.Model.(*Model)
 	in := want["input"]
-	got, shapes := bindings.Compute(m.Backend(), func(ctx ml.Context) []ml.Tensor {
+	got, shapes, err := bindings.Compute(m.Backend(), func(ctx ml.Context) []ml.Tensor {
 		x := ctx.Input().FromFloats(in.Data, in.Shape[3], in.Shape[2], in.Shape[1], in.Shape[0])
 		return append(m.Taps(ctx, x), m.Run(ctx, x))
 	})
+	if err != nil {
+		t.Fatal(err)
+	}
 	return got, shapes, want
 }
 

@@ -43,13 +43,16 @@ func TestParity(t *testing.T) {
 	}
 	in0, in1 := want["in0"], want["in1"]
 	w, h := in0.Shape[3], in0.Shape[2]
-	got, _ := bindings.Compute(mt.model.Backend(), func(ctx ml.Context) []ml.Tensor {
+	got, _, err := bindings.Compute(mt.model.Backend(), func(ctx ml.Context) []ml.Tensor {
 		x0 := ctx.Input().FromFloats(in0.Data, w, h, 3, 2)
 		x1 := ctx.Input().FromFloats(in1.Data, w, h, 3, 2)
 		var layers []ml.Tensor
 		d := mt.model.Distance(ctx, x0, x1, &layers)
 		return append(layers, d)
 	})
+	if err != nil {
+		t.Fatal(err)
+	}
 	for i, name := range []string{"layer0", "layer1", "layer2", "layer3", "layer4", "dist"} {
 		if err := parity.Compare(got[i], want[name].Data, parity.Tol); err != nil {
 			t.Errorf("%s: %v", name, err)

@@ -48,11 +48,14 @@ func (mt *Metric) Distance(a, b image.Image) (float64, error) {
 		return v
 	}
 	va, vb := toInput(a), toInput(b)
-	out, _ := bindings.Compute(mt.model.Backend(), func(ctx ml.Context) []ml.Tensor {
+	out, _, err := bindings.Compute(mt.model.Backend(), func(ctx ml.Context) []ml.Tensor {
 		x0 := ctx.Input().FromFloats(va, sa.X, sa.Y, 3, 1)
 		x1 := ctx.Input().FromFloats(vb, sa.X, sa.Y, 3, 1)
 		return []ml.Tensor{mt.model.Distance(ctx, x0, x1, nil)}
 	})
+	if err != nil {
+		return 0, fmt.Errorf("lpips on %dx%d images: %w", sa.X, sa.Y, err)
+	}
 	if len(out[0]) != 1 {
 		return 0, fmt.Errorf("lpips: got %d values, want 1", len(out[0]))
 	}
