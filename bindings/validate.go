@@ -28,6 +28,18 @@ func Header(path string) (*fsggml.GGML, error) {
 	if _, err := io.ReadFull(f, magic[:]); err != nil || string(magic[:]) != "GGUF" {
 		return nil, badinput.Errorf("%s: not a GGUF model file (bad magic)", path)
 	}
+	st, err := f.Stat()
+	if err != nil {
+		return nil, badinput.Errorf("%s: %v", path, err)
+	}
+	// Every count and length is checked against the file before ollama's
+	// decoder, which allocates what the header claims, sees the file.
+	if err := CheckGGUFHeader(f, st.Size()); err != nil {
+		if errors.Is(err, errTruncated) {
+			return nil, badinput.Errorf("%s: truncated or corrupt GGUF file: %v", path, err)
+		}
+		return nil, badinput.Errorf("%s: malformed GGUF file: %v", path, err)
+	}
 	if _, err := f.Seek(0, io.SeekStart); err != nil {
 		return nil, badinput.Errorf("%s: %v", path, err)
 	}
