@@ -2,6 +2,7 @@ package main
 
 import (
 	"encoding/csv"
+	"errors"
 	"fmt"
 	"image/color"
 	"io"
@@ -10,6 +11,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/spf13/pflag"
 	"gonum.org/v1/plot"
@@ -44,7 +46,24 @@ func (lf *linkFlags) add(fs *pflag.FlagSet) {
 	fs.BoolVar(&lf.asJSON, "json", false, "print JSON")
 }
 
+// Bounds of the channel flags: wide enough for any experiment, narrow
+// enough that no value makes the simulator allocate or loop without end.
+const (
+	maxSNRdB     = 200     // |SNR| in dB (beyond it, float64 noise power under/overflows meaning)
+	minSNRStep   = 1e-3    // dB
+	maxSNRPoints = 1000    // points per range
+	maxBERBits   = 1e11    // information bits per SNR point (hours of simulation)
+	maxIterLimit = 10000   // LDPC iterations
+	maxCoherence = 1 << 24 // Rayleigh coherence length in symbols
+)
+
 func (lf *linkFlags) link() (*channel.Link, error) {
+	if lf.coherence > maxCoherence {
+		return nil, badInput("--coherence %d: at most %d symbols", lf.coherence, maxCoherence)
+	}
+	if lf.maxIter > maxIterLimit {
+		return nil, badInput("--max-iter %d: at most %d", lf.maxIter, maxIterLimit)
+	}
 	m, err := channel.ParseModulation(lf.mod)
 	if err != nil {
 		return nil, err
@@ -72,7 +91,9 @@ func codeName(l *channel.Link) string {
 }
 
 // parseSNRRange parses "x", "start:stop" (step 1) or "start:step:stop", all
-// in dB, stop included; a range must be non-empty and ascending.
+// in dB, stop included; a range must be non-empty and ascending, values
+// within ±maxSNRdB, the step at least minSNRStep, and at most maxSNRPoints
+// points, counted before anything is allocated.
 func parseSNRRange(s string) ([]float64, error) {
 	bad := func(why string) error {
 		return badInput("--snr %q: %s (want X, START:STOP or START:STEP:STOP in dB)", s, why)
@@ -84,8 +105,11 @@ func parseSNRRange(s string) ([]float64, error) {
 	v := make([]float64, len(parts))
 	for i, p := range parts {
 		x, err := strconv.ParseFloat(strings.TrimSpace(p), 64)
-		if err != nil || math.IsNaN(x) || math.IsInf(x, 0) {
+		if err != nil && !errors.Is(err, strconv.ErrRange) || math.IsNaN(x) {
 			return nil, bad(fmt.Sprintf("%q is not a number", p))
+		}
+		if math.Abs(x) > maxSNRdB && !(i == 1 && len(parts) == 3) {
+			return nil, bad(fmt.Sprintf("%s dB is outside ±%d dB", p, maxSNRdB))
 		}
 		v[i] = x
 	}
@@ -96,18 +120,18 @@ func parseSNRRange(s string) ([]float64, error) {
 	switch {
 	case step <= 0:
 		return nil, bad("step must be positive")
+	case step < minSNRStep:
+		return nil, bad(fmt.Sprintf("step must be at least %g dB", minSNRStep))
 	case stop < start:
 		return nil, bad("stop is below start")
-	case (stop-start)/step > 1000:
-		return nil, bad("more than 1000 points")
+	case (stop-start)/step >= maxSNRPoints:
+		return nil, bad(fmt.Sprintf("more than %d points", maxSNRPoints))
 	}
-	var out []float64
-	for i := 0; ; i++ {
+	n := int(math.Floor((stop-start)/step+1e-9)) + 1
+	out := make([]float64, n)
+	for i := range out {
 		x := start + float64(i)*step
-		if x > stop+1e-9*step {
-			break
-		}
-		out = append(out, math.Round(x*1e9)/1e9) // print 0.3, not 0.30000000000000004
+		out[i] = math.Round(x*1e9) / 1e9 // print 0.3, not 0.30000000000000004
 	}
 	return out, nil
 }
@@ -166,8 +190,8 @@ for uncoded links. Each point is deterministic in --seed and its SNR.`,
 			if snrPer != "es" && snrPer != "eb" {
 				return badInput("--snr-per %q: want es or eb", snrPer)
 			}
-			if bits <= 0 {
-				return badInput("--bits %d: must be positive", bits)
+			if bits <= 0 || bits > maxBERBits {
+				return badInput("--bits %d: want 1 to %.0e", bits, float64(maxBERBits))
 			}
 			if pngOut != "" {
 				switch strings.ToLower(filepath.Ext(pngOut)) {
@@ -289,8 +313,19 @@ bit with --snr-per eb).`,
 			if err != nil {
 				return err
 			}
-			if math.IsNaN(tsnr) || math.IsInf(tsnr, 0) {
-				return badInput("--snr %v: not a finite number", tsnr)
+			if math.IsNaN(tsnr) || math.Abs(tsnr) > maxSNRdB {
+				return badInput("--snr %v: want a number of dB within ±%d", tsnr, maxSNRdB)
+			}
+			if !utf8.ValidString(args[0]) {
+				bad := 0
+				for bad < len(args[0]) {
+					r, n := utf8.DecodeRuneInString(args[0][bad:])
+					if r == utf8.RuneError && n == 1 {
+						break
+					}
+					bad += n
+				}
+				return badInput("TEXT is not valid UTF-8 (byte %d is 0x%02x); captions are UTF-8 text", bad, args[0][bad])
 			}
 			es := tsnr
 			switch tsper {
