@@ -3,6 +3,7 @@ package bindings
 import (
 	"fmt"
 	"sort"
+	"strings"
 
 	fsggml "github.com/ollama/ollama/fs/ggml"
 
@@ -14,33 +15,56 @@ import (
 // must match the architecture's declared tensors exactly: no tensor missing,
 // none left over, each with the declared element count.
 func ConvertFiles(arch string, inputs []string, want fsggml.TensorType, out string) error {
+	_, err := convertFiles(arch, inputs, want, out, false)
+	return err
+}
+
+// ConvertFilesReport is ConvertFiles for the CLI: it returns what went to
+// which type, and refuses (TypeReport.Unchanged, nothing written) a
+// requested type that no tensor of the model can take.
+func ConvertFilesReport(arch string, inputs []string, want fsggml.TensorType, out string) (TypeReport, error) {
+	return convertFiles(arch, inputs, want, out, true)
+}
+
+// namesInput wraps a converter error with the input files, unless it names
+// one already.
+func namesInput(inputs []string, err error) error {
+	for _, in := range inputs {
+		if strings.Contains(err.Error(), in) {
+			return badinput.Errorf("%v", err)
+		}
+	}
+	return badinput.Errorf("%s: %v", strings.Join(inputs, ", "), err)
+}
+
+func convertFiles(arch string, inputs []string, want fsggml.TensorType, out string, strict bool) (TypeReport, error) {
 	a, ok := LookupArch(arch)
 	if !ok {
-		return badinput.Errorf("--arch %q: unknown architecture (known: %v)", arch, ArchNames())
+		return TypeReport{}, badinput.Errorf("--arch %q: unknown architecture (known: %v)", arch, ArchNames())
 	}
 	if a.Convert == nil {
-		return badinput.Errorf("--arch %s: no converter (use `multisc synth`)", arch)
+		return TypeReport{}, badinput.Errorf("--arch %s: no converter (use `multisc synth`)", arch)
 	}
 	kv, values, err := a.Convert(inputs)
 	if err != nil {
 		if badinput.Is(err) {
-			return err
+			return TypeReport{}, err
 		}
-		return badinput.Errorf("%v: %v", inputs, err)
+		return TypeReport{}, namesInput(inputs, err)
 	}
 	kv = withArch(kv, arch)
 	specs, err := a.Tensors(kv)
 	if err != nil {
-		return badinput.Errorf("%v: %v", inputs, err)
+		return TypeReport{}, namesInput(inputs, err)
 	}
 	var tensors []*fsggml.Tensor
 	for _, s := range specs {
 		v, ok := values[s.Name]
 		if !ok {
-			return badinput.Errorf("%v: converter produced no tensor %s", inputs, s.Name)
+			return TypeReport{}, namesInput(inputs, fmt.Errorf("converter produced no tensor %s", s.Name))
 		}
 		if uint64(len(v)) != Elements(s.Shape) {
-			return badinput.Errorf("%v: tensor %s has %d values, want shape %v", inputs, s.Name, len(v), s.Shape)
+			return TypeReport{}, namesInput(inputs, fmt.Errorf("tensor %s has %d values, want shape %v", s.Name, len(v), s.Shape))
 		}
 		tensors = append(tensors, NewTensor(s.Name, s.Shape, v, StorageType(s.Name, s.Shape, want)))
 		delete(values, s.Name)
@@ -51,11 +75,12 @@ func ConvertFiles(arch string, inputs []string, want fsggml.TensorType, out stri
 			left = append(left, k)
 		}
 		sort.Strings(left)
-		return badinput.Errorf("%v: converter produced unexpected tensors %v", inputs, left)
+		return TypeReport{}, namesInput(inputs, fmt.Errorf("converter produced unexpected tensors %v", left))
+	}
+	report := PlanTypes(tensors, want)
+	if strict && !report.Changed() {
+		return report, report.Unchanged(arch + " (" + strings.Join(inputs, ", ") + ")")
 	}
 	kv["general.file_type"] = fileTypeOf(want)
-	if err := WriteFile(out, kv, tensors); err != nil {
-		return fmt.Errorf("%s: %w", out, err)
-	}
-	return nil
+	return report, WriteFile(out, kv, tensors)
 }

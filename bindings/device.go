@@ -1,7 +1,9 @@
 package bindings
 
 import (
+	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -13,8 +15,28 @@ import (
 	"github.com/ollama/ollama/ml"
 	_ "github.com/ollama/ollama/ml/backend" // registers the ggml backend
 
+	"github.com/multisc/multisc/bindings/atomicfile"
 	"github.com/multisc/multisc/bindings/badinput"
 )
+
+// tempDirError words a failure to create the scratch folder: the engine
+// needs a small model file to enumerate devices, and it goes to $TMPDIR.
+func tempDirError(err error) error {
+	dir := os.TempDir()
+	st, serr := os.Stat(dir)
+	why := err.Error()
+	var pe *fs.PathError
+	if errors.As(err, &pe) {
+		why = pe.Err.Error()
+	}
+	switch {
+	case serr != nil:
+		why = "does not exist"
+	case !st.IsDir():
+		why = "is not a folder"
+	}
+	return badinput.Errorf("temporary folder %s (TMPDIR=%q) %s; multisc writes a small scratch file there: set TMPDIR to a writable folder", dir, os.Getenv("TMPDIR"), why)
+}
 
 // Device is a parsed --device value.
 type Device struct {
@@ -165,8 +187,10 @@ func Threads(n int) int {
 func scratchBackend(alloc bool, gpu *DeviceInfo, threads int) (ml.Backend, func(), error) {
 	dir, err := os.MkdirTemp("", "multisc-scratch")
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, tempDirError(err)
 	}
+	untrack := atomicfile.Track(dir)
+	defer untrack()
 	path := filepath.Join(dir, "scratch.gguf")
 	kv := fsggml.KV{"general.architecture": "scratch"}
 	err = WriteFile(path, kv, []*fsggml.Tensor{NewTensor("scratch.0.weight", []uint64{32}, make([]float32, 32), fsggml.TensorTypeF32)})

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"sort"
 	"strings"
 
 	fsggml "github.com/ollama/ollama/fs/ggml"
@@ -61,19 +62,114 @@ func keepF32(name string, shape []uint64) bool {
 //   - matrices whose rows do not divide into want's blocks fall back to q8_0
 //     (32-element blocks) and then to f16.
 func StorageType(name string, shape []uint64, want fsggml.TensorType) fsggml.TensorType {
+	t, _ := StorageRule(name, shape, want)
+	return t
+}
+
+// Reasons StorageRule gives for a tensor not stored as the requested type.
+const (
+	ReasonKeepF32 = "biases, norms, 1-D and small (< 1024 elements) tensors stay f32"
+	ReasonConv    = "convolution kernels go no lower than f16"
+	ReasonRowsQ8  = "rows that do not divide into the type's blocks fall back to q8_0"
+	ReasonRowsF16 = "rows that do not divide into 32-element blocks fall back to f16"
+)
+
+// StorageRule is StorageType with the reason ("" when the tensor is stored
+// as want).
+func StorageRule(name string, shape []uint64, want fsggml.TensorType) (fsggml.TensorType, string) {
 	switch {
-	case want == fsggml.TensorTypeF32 || keepF32(name, shape):
-		return fsggml.TensorTypeF32
-	case len(shape) == 4 || !want.IsQuantized():
-		return fsggml.TensorTypeF16
+	case want == fsggml.TensorTypeF32:
+		return fsggml.TensorTypeF32, ""
+	case keepF32(name, shape):
+		return fsggml.TensorTypeF32, ReasonKeepF32
+	case !want.IsQuantized():
+		return fsggml.TensorTypeF16, ""
+	case len(shape) == 4:
+		return fsggml.TensorTypeF16, ReasonConv
 	case shape[0]%want.BlockSize() == 0:
-		return want
+		return want, ""
 	case shape[0]%fsggml.TensorTypeQ8_0.BlockSize() == 0:
-		return fsggml.TensorTypeQ8_0
+		return fsggml.TensorTypeQ8_0, ReasonRowsQ8
 	default:
-		return fsggml.TensorTypeF16
+		return fsggml.TensorTypeF16, ReasonRowsF16
 	}
 }
+
+// TypeReport says how the tensors of one file were stored for a requested
+// type: how many went to each type, and why those not stored as the
+// requested type were not.
+type TypeReport struct {
+	Want    fsggml.TensorType
+	Total   int
+	ByType  map[fsggml.TensorType]int
+	Reasons map[string]int // reason → tensors
+}
+
+// PlanTypes applies StorageRule to every tensor.
+func PlanTypes(tensors []*fsggml.Tensor, want fsggml.TensorType) TypeReport {
+	r := TypeReport{Want: want, ByType: map[fsggml.TensorType]int{}, Reasons: map[string]int{}}
+	for _, t := range tensors {
+		to, why := StorageRule(t.Name, t.Shape, want)
+		r.Total++
+		r.ByType[to]++
+		if why != "" {
+			r.Reasons[why]++
+		}
+	}
+	return r
+}
+
+// Changed reports whether any tensor is stored as the requested type.
+func (r TypeReport) Changed() bool { return r.ByType[r.Want] > 0 }
+
+// String is one line: "12 tensors: 3 q4_k, 5 f16, 4 f32; not q4_k: 5
+// convolution kernels go no lower than f16, 4 biases, ...".
+func (r TypeReport) String() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "%d tensors:", r.Total)
+	types := make([]fsggml.TensorType, 0, len(r.ByType))
+	for t := range r.ByType {
+		types = append(types, t)
+	}
+	sort.Slice(types, func(i, j int) bool {
+		if (types[i] == r.Want) != (types[j] == r.Want) {
+			return types[i] == r.Want
+		}
+		return types[i].String() < types[j].String()
+	})
+	for i, t := range types {
+		sep := ","
+		if i == 0 {
+			sep = ""
+		}
+		fmt.Fprintf(&b, "%s %d %s", sep, r.ByType[t], typeName(t))
+	}
+	if len(r.Reasons) > 0 {
+		reasons := make([]string, 0, len(r.Reasons))
+		for why := range r.Reasons {
+			reasons = append(reasons, why)
+		}
+		sort.Strings(reasons)
+		fmt.Fprintf(&b, "; not %s:", typeName(r.Want))
+		for i, why := range reasons {
+			sep := ","
+			if i == 0 {
+				sep = ""
+			}
+			fmt.Fprintf(&b, "%s %d (%s)", sep, r.Reasons[why], why)
+		}
+	}
+	return b.String()
+}
+
+// Unchanged is the bad-input error for a request whose type no tensor can
+// take (what names the file or model).
+func (r TypeReport) Unchanged(what string) error {
+	return badinput.Errorf("--type %s: no tensor of %s can be stored as %s (%s); nothing written", typeName(r.Want), what, typeName(r.Want), r)
+}
+
+// typeName is a type's name as --type spells it (q4_k, f16).
+func typeName(t fsggml.TensorType) string { return strings.ToLower(t.String()) }
 
 // Allowed reports whether a layer can compute with a tensor stored as t:
 // exactly the types StorageType can produce for it, plus f32 and bf16/f16.
@@ -119,16 +215,23 @@ func Decode(data []byte, t fsggml.TensorType, elements uint64) []float32 {
 }
 
 // QuantizeFile re-encodes every tensor of in to want (following
-// StorageType) and writes out atomically. progress, if not nil, gets the
-// number of tensors done after each one.
-func QuantizeFile(in, out string, want fsggml.TensorType, progress func(done, total int)) error {
+// StorageType) and writes out atomically, returning what went to which
+// type. When no tensor can be stored as want (a convolution-only model
+// asked for q4_k), it writes nothing and returns TypeReport.Unchanged.
+// progress, if not nil, gets the number of tensors done after each one.
+func QuantizeFile(in, out string, want fsggml.TensorType, progress func(done, total int)) (TypeReport, error) {
 	meta, err := Validate(in, "")
 	if err != nil {
-		return err
+		return TypeReport{}, err
+	}
+	items := meta.Tensors().Items()
+	report := PlanTypes(items, want)
+	if !report.Changed() {
+		return report, report.Unchanged(in)
 	}
 	f, err := os.Open(in)
 	if err != nil {
-		return badinput.Errorf("%s: %v", in, err)
+		return report, badinput.Errorf("%s: %v", in, err)
 	}
 	defer f.Close()
 
@@ -137,13 +240,12 @@ func QuantizeFile(in, out string, want fsggml.TensorType, progress func(done, to
 		kv[k] = v
 	}
 	kv["general.file_type"] = fileTypeOf(want)
-	items := meta.Tensors().Items()
 	base := int64(meta.Tensors().Offset)
 	var tensors []*fsggml.Tensor
 	for i, t := range items {
 		raw := make([]byte, t.Size())
 		if _, err := f.ReadAt(raw, base+int64(t.Offset)); err != nil {
-			return badinput.Errorf("%s: reading tensor %s: %v", in, t.Name, err)
+			return report, badinput.Errorf("%s: reading tensor %s: %v", in, t.Name, err)
 		}
 		to := StorageType(t.Name, t.Shape, want)
 		data := raw
@@ -155,7 +257,7 @@ func QuantizeFile(in, out string, want fsggml.TensorType, progress func(done, to
 			progress(i+1, len(items))
 		}
 	}
-	return WriteFile(out, kv, tensors)
+	return report, WriteFile(out, kv, tensors)
 }
 
 // fileTypes maps a whole-file target type to llama.cpp's llama_ftype value

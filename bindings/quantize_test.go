@@ -2,6 +2,7 @@ package bindings
 
 import (
 	"math"
+	"strings"
 	"testing"
 
 	fsggml "github.com/ollama/ollama/fs/ggml"
@@ -75,5 +76,27 @@ func TestEncodeRoundTrip(t *testing.T) {
 	}
 	if _, err := ParseType("q9_9"); err == nil {
 		t.Error("ParseType accepted q9_9")
+	}
+}
+
+// TestPlanTypes: the report counts tensors per stored type and gives the
+// reason for every tensor not stored as the requested type.
+func TestPlanTypes(t *testing.T) {
+	ts := []*fsggml.Tensor{
+		{Name: "fc.weight", Shape: []uint64{512, 256}},
+		{Name: "fc2.weight", Shape: []uint64{320, 256}},
+		{Name: "fc3.weight", Shape: []uint64{100, 256}},
+		{Name: "conv.weight", Shape: []uint64{3, 3, 64, 64}},
+		{Name: "fc.bias", Shape: []uint64{256}},
+	}
+	r := PlanTypes(ts, fsggml.TensorTypeQ4_K)
+	want := "5 tensors: 1 q4_k, 2 f16, 1 f32, 1 q8_0; not q4_k: 1 (biases, norms, 1-D and small (< 1024 elements) tensors stay f32), " +
+		"1 (convolution kernels go no lower than f16), 1 (rows that do not divide into 32-element blocks fall back to f16), " +
+		"1 (rows that do not divide into the type's blocks fall back to q8_0)"
+	if !r.Changed() || r.String() != want {
+		t.Fatalf("report %q (changed %v), want %q", r, r.Changed(), want)
+	}
+	if r := PlanTypes(ts[3:], fsggml.TensorTypeQ8_0); r.Changed() || !strings.Contains(r.Unchanged("m.gguf").Error(), "no tensor of m.gguf can be stored as q8_0") {
+		t.Fatalf("conv and bias only: changed %v, %v", r.Changed(), r.Unchanged("m.gguf"))
 	}
 }

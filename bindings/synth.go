@@ -50,22 +50,39 @@ func SynthValues(spec TensorSpec, seed uint64) []float32 {
 // Synth writes a model of a registered architecture with seeded random
 // weights: size "tiny" or "full", tensors stored per StorageType(want).
 func Synth(arch, size string, seed uint64, want fsggml.TensorType, out string) error {
+	_, err := synth(arch, size, seed, want, out, false)
+	return err
+}
+
+// SynthReport is Synth for the CLI: it returns what went to which type and
+// refuses (TypeReport.Unchanged, nothing written) a requested type that no
+// tensor of the architecture can take.
+func SynthReport(arch, size string, seed uint64, want fsggml.TensorType, out string) (TypeReport, error) {
+	return synth(arch, size, seed, want, out, true)
+}
+
+func synth(arch, size string, seed uint64, want fsggml.TensorType, out string, strict bool) (TypeReport, error) {
 	a, ok := LookupArch(arch)
 	if !ok {
-		return fmt.Errorf("unknown architecture %q (known: %v)", arch, ArchNames())
+		return TypeReport{}, fmt.Errorf("unknown architecture %q (known: %v)", arch, ArchNames())
 	}
 	kv, err := a.Config(size)
 	if err != nil {
-		return err
+		return TypeReport{}, err
 	}
 	kv = withArch(kv, arch)
 	kv["general.name"] = fmt.Sprintf("%s-%s-synth-seed%d", arch, size, seed)
 	kv["general.file_type"] = fileTypeOf(want)
 	specs, err := a.Tensors(kv)
 	if err != nil {
-		return err
+		return TypeReport{}, err
 	}
-	return WriteFile(out, kv, SynthTensors(specs, seed, want))
+	tensors := SynthTensors(specs, seed, want)
+	report := PlanTypes(tensors, want)
+	if strict && !report.Changed() {
+		return report, report.Unchanged(arch + " " + size)
+	}
+	return report, WriteFile(out, kv, tensors)
 }
 
 // SynthTensors makes GGUF tensors whose data is generated when written.

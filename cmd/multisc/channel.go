@@ -203,7 +203,7 @@ for uncoded links. Each point is deterministic in --seed and its SNR.`,
 			// Outputs are written at the end, atomically; check their folders now
 			// so a typo does not cost a whole simulation.
 			for flag, path := range map[string]string{"--csv": csvPath, "--plot": pngOut} {
-				if err := checkOutputDir(flag, path); err != nil {
+				if err := checkOutput(flag, path); err != nil {
 					return err
 				}
 			}
@@ -243,7 +243,7 @@ for uncoded links. Each point is deterministic in --seed and its SNR.`,
 
 			if csvPath != "" && len(rows) > 0 {
 				if err := atomicfile.Write(csvPath, 0o644, func(f *os.File) error { return writeBERCSV(f, rows) }); err != nil {
-					return fmt.Errorf("--csv %q: %w", csvPath, err)
+					return outputError("--csv", err)
 				}
 			}
 			if pngOut != "" && len(rows) > 0 {
@@ -261,7 +261,7 @@ for uncoded links. Each point is deterministic in --seed and its SNR.`,
 					label = "uncoded " + l.Mod.Name + " (theory)"
 				}
 				if err := plotBER(pngOut, title, snrPer, rows, theory, label); err != nil {
-					return fmt.Errorf("--plot %q: %w", pngOut, err)
+					return outputError("--plot", err)
 				}
 			}
 			if ctx.Err() != nil {

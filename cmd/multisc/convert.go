@@ -36,10 +36,14 @@ any pickle code. Inputs per architecture:
 			if err != nil {
 				return badInput("--type: %v", err)
 			}
-			if err := bindings.ConvertFiles(arch, args, t, out); err != nil {
+			if err := checkOutput("--out", out); err != nil {
 				return err
 			}
-			fmt.Fprintf(env.Stdout, "wrote %s (%s, %s)\n", out, arch, typ)
+			report, err := bindings.ConvertFilesReport(arch, args, t, out)
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(env.Stdout, "wrote %s (%s, --type %s: %s)\n", out, arch, typ, report)
 			return nil
 		},
 	})

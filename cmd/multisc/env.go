@@ -3,18 +3,22 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"log/slog"
 	"os"
 	"os/signal"
-	"path/filepath"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"syscall"
 
 	"github.com/schollz/progressbar/v3"
 	"github.com/spf13/pflag"
 	"golang.org/x/term"
 
+	"github.com/multisc/multisc/bindings"
+	"github.com/multisc/multisc/bindings/atomicfile"
 	"github.com/multisc/multisc/bindings/badinput"
 )
 
@@ -36,8 +40,14 @@ func (e *Env) addGlobalFlags(fs *pflag.FlagSet) {
 // setup validates the global flags and installs the one slog handler that all
 // engine log lines (ours and ggml's) go through.
 func (e *Env) setup() error {
-	if e.Threads < 0 {
-		return badInput("--threads must be >= 0, got %d", e.Threads)
+	if e.Threads < 0 || e.Threads > maxThreads {
+		return badInput("--threads must be 0 (all cores) to %d, got %d", maxThreads, e.Threads)
+	}
+	// --device is checked by every verb, also those that load no model, so
+	// a typo never passes silently; whether cuda:N exists is checked where a
+	// model is opened.
+	if _, err := bindings.ParseDevice(e.Device); err != nil {
+		return err
 	}
 	var level slog.Level
 	switch strings.ToLower(e.LogLevel) {
@@ -87,22 +97,69 @@ func (e *Env) progress(total int64, what string) *progressbar.ProgressBar {
 // isInputError reports whether err is a bad-input error from any package.
 func isInputError(err error) bool { return badinput.Is(err) }
 
+// maxThreads bounds --threads.
+const maxThreads = 4096
+
+// graceful counts the interruptible() contexts in use: while one is, a
+// signal is the verb's to handle (it stops and keeps finished results).
+var graceful atomic.Int32
+
 // interruptible returns a context cancelled by Ctrl-C (SIGINT) or SIGTERM,
 // for long loops that stop cleanly and keep their finished results; stop
 // restores the default signal handling.
 func interruptible() (context.Context, context.CancelFunc) {
-	return signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	graceful.Add(1)
+	var once sync.Once
+	return ctx, func() {
+		once.Do(func() { graceful.Add(-1) })
+		stop()
+	}
 }
 
-// checkOutputDir reports bad input when an output file's folder does not
-// exist ("" means the flag is unset).
-func checkOutputDir(flag, path string) error {
+// cleanupOnSignal makes SIGINT and SIGTERM remove every temporary file of an
+// output still being written (atomicfile.RemoveTemps: models, images, CSV,
+// the scratch model of device enumeration), then exit with 128+signal and
+// one line — unless a verb handles the signal itself (interruptible), which
+// then stops cleanly and removes its own temporary files.
+func cleanupOnSignal(stderr io.Writer) {
+	ch := make(chan os.Signal, 2)
+	signal.Notify(ch, os.Interrupt, syscall.SIGTERM)
+	go func() {
+		for sig := range ch {
+			if graceful.Load() > 0 {
+				continue
+			}
+			atomicfile.RemoveTemps()
+			fmt.Fprintf(stderr, "multisc: interrupted (%v); partial outputs removed\n", sig)
+			code := 130
+			if sig == syscall.SIGTERM {
+				code = 143
+			}
+			os.Exit(code)
+		}
+	}()
+}
+
+// checkOutput reports, before long work, an output path that cannot be
+// written (atomicfile.Check: missing or read-only folder, a directory or
+// device at the path); "" means the flag is unset. The error names the flag
+// and the user's path.
+func checkOutput(flag, path string) error {
 	if path == "" {
 		return nil
 	}
-	dir := filepath.Dir(path)
-	if st, err := os.Stat(dir); err != nil || !st.IsDir() {
-		return badInput("%s %q: folder %s does not exist", flag, path, dir)
+	if err := atomicfile.Check(path); err != nil {
+		return badInput("%s %v", flag, err)
 	}
 	return nil
+}
+
+// outputError names the flag of an output whose write failed; bad input
+// (an unusable path) keeps exit status 2.
+func outputError(flag string, err error) error {
+	if badinput.Is(err) {
+		return badInput("%s %v", flag, err)
+	}
+	return fmt.Errorf("%s %w", flag, err)
 }

@@ -49,6 +49,7 @@ func badInput(format string, a ...any) error {
 }
 
 func main() {
+	cleanupOnSignal(os.Stderr)
 	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
 }
 
@@ -121,7 +122,7 @@ func runCommand(c *command, parent string, args []string, stdout, stderr io.Writ
 			fmt.Fprintf(stdout, "Flags:\n%s", fs.FlagUsages())
 			return err
 		}
-		return badInput("%s: %v", path, err)
+		return badInput("%s: %v", strings.TrimPrefix(path, "multisc "), err)
 	}
 	if err := env.setup(); err != nil {
 		return err

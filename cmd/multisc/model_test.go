@@ -27,14 +27,27 @@ func synthTiny(t *testing.T, dir string, seed string) string {
 func TestSynthInspectQuantizeRoundTrip(t *testing.T) {
 	dir := t.TempDir()
 	f32 := synthTiny(t, dir, "7")
-	q8 := filepath.Join(dir, "q8.gguf")
-	if _, stderr, code := runCLI(t, "quantize", f32, q8, "--type", "q8_0"); code != 0 {
+	f16 := filepath.Join(dir, "f16.gguf")
+	out, stderr, code := runCLI(t, "quantize", f32, f16, "--type", "f16")
+	if code != 0 {
 		t.Fatalf("quantize: %s", stderr)
+	}
+	// The report: five conv kernels to f16, five biases kept f32.
+	if want := "10 tensors: 5 f16, 5 f32; not f16: 5 (biases, norms, 1-D and small (< 1024 elements) tensors stay f32)"; !strings.Contains(out, want) {
+		t.Errorf("quantize printed %q, want %q", out, want)
+	}
+	// A quantized type that no tensor of a conv-only model can take is
+	// refused, naming the type, the file and why; nothing is written.
+	q8 := filepath.Join(dir, "q8.gguf")
+	_, stderr, code = runCLI(t, "quantize", f32, q8, "--type", "q4_k")
+	wantBadInput(t, stderr, code, "--type q4_k", f32, "5 (convolution kernels go no lower than f16)", "nothing written")
+	if _, err := os.Stat(q8); err == nil {
+		t.Error("a refused quantize wrote its output")
 	}
 	for _, tc := range []struct {
 		path       string
 		weightType string
-	}{{f32, "F32"}, {q8, "F16"}} { // conv kernels stop at f16
+	}{{f32, "F32"}, {f16, "F16"}} { // conv kernels stop at f16
 		out, stderr, code := runCLI(t, "inspect", tc.path, "--json", "--load", "--device", "cpu")
 		if code != 0 {
 			t.Fatalf("inspect %s: %s", tc.path, stderr)

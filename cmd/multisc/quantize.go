@@ -17,7 +17,10 @@ func init() {
 		Long: `Re-encodes every tensor to --type following one rule (bindings.StorageType):
 biases, norms and small tensors stay f32; convolution kernels go no lower than
 f16; matrices whose rows do not split into the type's blocks fall back to
-q8_0, then f16. OUT is written atomically.`,
+q8_0, then f16. It prints how many tensors went to which type and why the rest
+did not, and refuses (exit status 2, nothing written) a type that no tensor of
+IN can take, such as q4_k for a convolution-only model. OUT is written
+atomically.`,
 		Flags: func(fs *pflag.FlagSet) {
 			fs.StringVar(&typ, "type", "q8_0", "f32, f16, q8_0, q5_0, q5_1, q4_0, q4_1, q2_k, q3_k, q4_k, q5_k, q6_k")
 		},
@@ -29,8 +32,11 @@ q8_0, then f16. OUT is written atomically.`,
 			if err != nil {
 				return badInput("--type: %v", err)
 			}
+			if err := checkOutput("output", args[1]); err != nil {
+				return err
+			}
 			bar := env.progress(1, "quantize")
-			err = bindings.QuantizeFile(args[0], args[1], t, func(done, total int) {
+			report, err := bindings.QuantizeFile(args[0], args[1], t, func(done, total int) {
 				bar.ChangeMax(total)
 				bar.Set(done)
 			})
@@ -38,7 +44,7 @@ q8_0, then f16. OUT is written atomically.`,
 			if err != nil {
 				return err
 			}
-			fmt.Fprintf(env.Stdout, "wrote %s (%s)\n", args[1], typ)
+			fmt.Fprintf(env.Stdout, "wrote %s (--type %s: %s)\n", args[1], typ, report)
 			return nil
 		},
 	})

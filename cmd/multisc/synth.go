@@ -51,10 +51,14 @@ tested on tiny seeded models and benchmarked on full-size ones. The same
 			if err != nil {
 				return badInput("--type: %v", err)
 			}
-			if err := bindings.Synth(arch, size, seed, t, out); err != nil {
-				return badInput("--out %s: %v", out, err)
+			if err := checkOutput("--out", out); err != nil {
+				return err
 			}
-			fmt.Fprintf(env.Stdout, "wrote %s (%s, %s, seed %d, %s)\n", out, arch, size, seed, typ)
+			report, err := bindings.SynthReport(arch, size, seed, t, out)
+			if err != nil {
+				return outputError("--out", err)
+			}
+			fmt.Fprintf(env.Stdout, "wrote %s (%s, %s, seed %d, --type %s: %s)\n", out, arch, size, seed, typ, report)
 			return nil
 		},
 	})
