@@ -11,6 +11,7 @@ import (
 	"math/big"
 	"math/bits"
 	"path"
+	"strconv"
 	"strings"
 
 	"github.com/nlpodyssey/gopickle/pickle"
@@ -163,7 +164,7 @@ func makeView(st, off, size, stride any) (*view, error) {
 	}
 	o, ok := toInt64(off)
 	if !ok || o < 0 {
-		return nil, fmt.Errorf("tensor storage offset %v", off)
+		return nil, fmt.Errorf("tensor storage offset %s", describe(off))
 	}
 	sz, err := intTuple(size, "size")
 	if err != nil {
@@ -241,16 +242,16 @@ func storageID(pid any, known map[string]*storage, fileSize int64) (*storage, *t
 		return nil, nil, fmt.Errorf("malformed pickle: persistent id %T", pid)
 	}
 	if s, _ := t.Get(0).(string); s != "storage" {
-		return nil, nil, fmt.Errorf("malformed pickle: persistent id of kind %v", t.Get(0))
+		return nil, nil, fmt.Errorf("malformed pickle: persistent id of kind %s", describe(t.Get(0)))
 	}
 	cls, ok1 := t.Get(1).(storageClass)
 	key, ok2 := t.Get(2).(string)
 	n, ok3 := toInt64(t.Get(4))
 	if !ok1 {
-		return nil, nil, fmt.Errorf("unsupported storage type %v", t.Get(1))
+		return nil, nil, fmt.Errorf("unsupported storage type %s", describe(t.Get(1)))
 	}
 	if !ok2 || !ok3 || n < 0 || n > MaxElements || n*cls.dtype.elemSize() > fileSize {
-		return nil, nil, fmt.Errorf("malformed storage reference (key %v, %v elements) for a file of %d bytes", t.Get(2), t.Get(4), fileSize)
+		return nil, nil, fmt.Errorf("malformed storage reference (key %s, %s elements) for a file of %d bytes", describe(t.Get(2)), describe(t.Get(4)), fileSize)
 	}
 	if s, ok := known[key]; ok {
 		if s.dtype != cls.dtype || s.numel != n {
@@ -354,7 +355,7 @@ func (c *File) indexLegacy() error {
 		return err
 	}
 	if v, _ := unpickle(b, nil); v != 1001 {
-		return fmt.Errorf("legacy PyTorch checkpoint: protocol version %v, want 1001", v)
+		return fmt.Errorf("legacy PyTorch checkpoint: protocol version %s, want 1001", describe(v))
 	}
 	if b, err = next("sys info"); err != nil {
 		return err
@@ -385,12 +386,12 @@ func (c *File) indexLegacy() error {
 			// view metadata (view_key, offset, view_size) of torch < 0.4
 			vm, ok := t.Get(5).(*types.Tuple)
 			if !ok || vm.Len() != 3 {
-				return nil, fmt.Errorf("malformed storage view %v", t.Get(5))
+				return nil, fmt.Errorf("malformed storage view %s", describe(t.Get(5)))
 			}
 			o, ok1 := toInt64(vm.Get(1))
 			n, ok2 := toInt64(vm.Get(2))
 			if !ok1 || !ok2 || o < 0 || n < 0 || o > s.numel || n > s.numel-o {
-				return nil, fmt.Errorf("storage view (%v, %v) outside storage %s of %d elements", vm.Get(1), vm.Get(2), s.key, s.numel)
+				return nil, fmt.Errorf("storage view (%s, %s) outside storage %s of %d elements", describe(vm.Get(1)), describe(vm.Get(2)), s.key, s.numel)
 			}
 			ref = &storageRef{st: s, elemOff: o, numel: n}
 		}
@@ -414,7 +415,7 @@ func (c *File) indexLegacy() error {
 		key, _ := k.(string)
 		s, ok := known[key]
 		if !ok || s.off >= 0 {
-			return fmt.Errorf("legacy PyTorch checkpoint: storage key %v is unknown or repeated", k)
+			return fmt.Errorf("legacy PyTorch checkpoint: storage key %s is unknown or repeated", describe(k))
 		}
 		var nb [8]byte
 		if _, err := c.f.ReadAt(nb[:], pos); err != nil {
@@ -453,9 +454,9 @@ func (c *File) addTensors(obj any) error {
 		}
 		join := func(k any) string {
 			if prefix == "" {
-				return fmt.Sprint(k)
+				return keyName(k)
 			}
-			return prefix + "." + fmt.Sprint(k)
+			return prefix + "." + keyName(k)
 		}
 		switch v := obj.(type) {
 		case *types.OrderedDict:
@@ -556,4 +557,37 @@ func rowMajor(size []int, stride []int64) bool {
 		want *= int64(size[d])
 	}
 	return true
+}
+
+// describe prints a pickled value for a key or a message: scalars as they
+// are, anything else by its type only. (Formatting a pickled container with
+// %v recurses without end when it contains itself: found by FuzzTorchLegacy
+// as a fatal stack overflow.)
+func describe(x any) string {
+	switch v := x.(type) {
+	case nil:
+		return "None"
+	case string:
+		if len(v) > 200 {
+			return strconv.Quote(v[:200]) + "..."
+		}
+		return v
+	case int, int64, bool, float64:
+		return fmt.Sprint(v)
+	case *big.Int:
+		if v.BitLen() > 256 {
+			return "a large integer"
+		}
+		return v.String()
+	}
+	return fmt.Sprintf("a %T", x)
+}
+
+// keyName is a state-dict key (a string, an int for nn.Sequential-style
+// indices, else the type).
+func keyName(k any) string {
+	if s, ok := k.(string); ok {
+		return s
+	}
+	return describe(k)
 }
