@@ -78,6 +78,9 @@ type DeviceInfo struct {
 	TotalMemory uint64 `json:"total_memory,omitempty"`
 	FreeMemory  uint64 `json:"free_memory,omitempty"`
 	Compute     string `json:"compute,omitempty"` // CUDA compute capability
+	// CPUBackend, for the CPU: the kernels in use (baseline or which
+	// variant library) and their SIMD features.
+	CPUBackend *CPUBackend `json:"cpu_backend,omitempty"`
 
 	id ml.DeviceID
 }
@@ -114,7 +117,8 @@ var enumerate = sync.OnceValues(func() ([]DeviceInfo, error) {
 		}
 	}()
 	cpu := b.BackendMemory().CPU
-	out := []DeviceInfo{{Name: "CPU", Description: cpuModel(cpu.Name), Library: "CPU"}}
+	cb := cpuBackend()
+	out := []DeviceInfo{{Name: "CPU", Description: cpuModel(cpu.Name), Library: "CPU", CPUBackend: &cb}}
 	cudaIndex := 0
 	for _, d := range b.BackendDevices() {
 		info := DeviceInfo{Description: d.Description, Library: d.Library, TotalMemory: d.TotalMemory, FreeMemory: d.FreeMemory, id: d.DeviceID}

@@ -13,8 +13,10 @@ func init() {
 	register(&command{
 		Name:  "devices",
 		Short: "list the compute devices ggml finds (CPU and GPUs)",
-		Long: `Lists the CPU (with the thread count in use) and every GPU the engine can use,
-with its memory. GPU backends (libggml-cuda.so) load from the folder of the
+		Long: `Lists the CPU (with the thread count in use and the CPU backend whose
+kernels run: "baseline", compiled into the binary, or the variant library
+ggml chose, such as libggml-cpu-haswell.so, with its SIMD features) and every
+GPU the engine can use, with its memory. GPU backends (libggml-cuda.so) load from the folder of the
 multisc executable, or from $` + bindings.LibPathEnv + `; see README "CUDA build".`,
 		Flags: func(fs *pflag.FlagSet) { fs.BoolVar(&asJSON, "json", false, "print JSON") },
 		Run: func(env *Env, args []string) error {
@@ -30,7 +32,7 @@ multisc executable, or from $` + bindings.LibPathEnv + `; see README "CUDA build
 			}
 			for _, d := range devs {
 				if d.Library == "CPU" {
-					fmt.Fprintf(env.Stdout, "%-8s %s, %d threads\n", d.Name, d.Description, d.Threads)
+					fmt.Fprintf(env.Stdout, "%-8s %s, %d threads, kernels: %s\n", d.Name, d.Description, d.Threads, d.CPUBackend)
 					continue
 				}
 				fmt.Fprintf(env.Stdout, "%-8s %s (%s, compute %s), %.1f GiB total, %.1f GiB free\n",
