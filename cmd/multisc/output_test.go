@@ -123,3 +123,30 @@ func TestOutputPaths(t *testing.T) {
 		t.Fatalf("the symlink's target: %s", stderr)
 	}
 }
+
+// TestTypeRefusals: synth and convert refuse a type no tensor can take,
+// with one line naming the type and why, and write nothing.
+func TestTypeRefusals(t *testing.T) {
+	dir := t.TempDir()
+	out := filepath.Join(dir, "x.gguf")
+	trunk, lin := "../../models/lpips/testdata/alexnet_tiny.pth", "../../models/lpips/testdata/alex_tiny.pth"
+	for _, args := range [][]string{
+		{"synth", "--arch", "lpips", "--out", out, "--type", "q8_0"},
+		{"convert", "--arch", "lpips", "--out", out, "--type", "q4_k", trunk, lin},
+	} {
+		_, stderr, code := runCLI(t, args...)
+		wantBadInput(t, stderr, code, "--type q", "convolution kernels go no lower than f16", "nothing written")
+		if strings.HasPrefix(stderr, "multisc: --out") {
+			t.Errorf("stderr %q blames --out", stderr)
+		}
+		if _, err := os.Stat(out); err == nil {
+			t.Fatal("a refused type wrote the output")
+		}
+	}
+	// A file named twice is named once in the error.
+	_, stderr, code := runCLI(t, "convert", "--arch", "lpips", "--out", out, trunk, trunk)
+	wantBadInput(t, stderr, code, "lin0.model.1.weight is missing")
+	if n := strings.Count(stderr, "alexnet_tiny.pth"); n != 2 {
+		t.Errorf("stderr names the inputs %d times, want once each: %s", n, stderr)
+	}
+}
