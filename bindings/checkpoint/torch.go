@@ -292,11 +292,16 @@ func (c *File) indexZip() error {
 			return errors.New("big-endian PyTorch checkpoints are not supported")
 		}
 	}
+	// torch.save stores records uncompressed; a compressed data.pkl may not
+	// claim more than deflate can produce (about 1032 bytes per byte).
+	if n := pkl.UncompressedSize64; n > maxPickle || pkl.Method != zip.Store && n > 1100*pkl.CompressedSize64+4096 {
+		return fmt.Errorf("data.pkl of %d bytes (%d stored) is not a state dict's pickle", n, pkl.CompressedSize64)
+	}
 	rc, err := pkl.Open()
 	if err != nil {
 		return fmt.Errorf("reading data.pkl: %v", err)
 	}
-	raw, err := io.ReadAll(io.LimitReader(rc, maxPickle+1))
+	raw, err := io.ReadAll(io.LimitReader(rc, int64(pkl.UncompressedSize64)+1))
 	rc.Close()
 	if err != nil {
 		return fmt.Errorf("reading data.pkl: %v", err)
