@@ -59,6 +59,9 @@ func LoadLimit(path string, maxPixels int64) (image.Image, error) {
 // allocated.
 func Decode(path string, r io.ReadSeeker, maxPixels int64) (image.Image, error) {
 	maxPixels = min(maxPixels, HardMaxPixels)
+	if ra, ok := r.(io.ReaderAt); ok && isTIFF(ra) {
+		return decodeTIFF(path, r, ra, maxPixels)
+	}
 	cfg, format, err := image.DecodeConfig(bufio.NewReader(r))
 	if err != nil {
 		return nil, decodeError(path, "", err)
@@ -68,13 +71,6 @@ func Decode(path string, r io.ReadSeeker, maxPixels int64) (image.Image, error) 
 	}
 	if int64(cfg.Width)*int64(cfg.Height) > maxPixels {
 		return nil, badinput.Errorf("%s: %s image of %dx%d pixels exceeds the limit of %d pixels (--max-pixels raises it)", path, format, cfg.Width, cfg.Height, maxPixels)
-	}
-	if format == "tiff" {
-		if ra, ok := r.(io.ReaderAt); ok {
-			if tw, th := tiffTileSize(ra); tw*th > uint64(maxPixels) || tw > 1<<20 || th > 1<<20 {
-				return nil, badinput.Errorf("%s: tiff tiles of %dx%d pixels exceed the limit of %d pixels", path, tw, th, maxPixels)
-			}
-		}
 	}
 	if _, err := r.Seek(0, io.SeekStart); err != nil {
 		return nil, fmt.Errorf("%s: %w", path, err)
