@@ -49,8 +49,9 @@ type entry struct {
 	view       *view // PyTorch
 }
 
-// legacyMagic is the start of every legacy PyTorch file: PROTO 2, then
-// LONG1 of 10 bytes holding the magic number 0x1950a86a20f9469cfc6c.
+// legacyMagic is the start of every legacy PyTorch file: PROTO (2 by
+// default), then LONG1 of 10 bytes holding the magic number
+// 0x1950a86a20f9469cfc6c.
 var legacyMagic = []byte("\x80\x02\x8a\x0a\x6c\xfc\x9c\x46\xf9\x20\x6a\xa8\x50\x19")
 
 // Open reads the index of a checkpoint, choosing the format by content:
@@ -100,7 +101,8 @@ func open(path string, f io.ReaderAt, size int64) (ck *File, err error) {
 	case bytes.HasPrefix(head, []byte("PK\x03\x04")) || bytes.HasPrefix(head, []byte("PK\x05\x06")):
 		ck.format = PyTorchZip
 		err = ck.indexZip()
-	case bytes.HasPrefix(head, legacyMagic):
+	case len(head) >= len(legacyMagic) && head[0] == 0x80 && bytes.Equal(head[2:len(legacyMagic)], legacyMagic[2:]):
+		// any pickle protocol (torch.save's pickle_protocol, default 2)
 		ck.format = PyTorchLegacy
 		err = ck.indexLegacy()
 	case n >= 9 && head[8] == '{' || strings.EqualFold(filepath.Ext(path), ".safetensors"):
