@@ -143,7 +143,9 @@ func (c *File) Info(key string) (Info, bool) {
 }
 
 // Read loads one tensor as f32. Errors are bad-input errors naming the file
-// and the key.
+// and the key. Read may be called from several goroutines at once (it only
+// uses ReadAt on the file); its memory is the tensor's, plus the span of
+// the storage a strided view covers.
 func (c *File) Read(key string) (*Tensor, error) {
 	e, ok := c.entries[key]
 	if !ok {

@@ -3,6 +3,7 @@ package checkpoint
 import (
 	"bytes"
 	"encoding/binary"
+	"fmt"
 	"math"
 	"os"
 	"path/filepath"
@@ -160,5 +161,36 @@ func TestLegacyHandMade(t *testing.T) {
 	}
 	if _, err := os.Stat(filepath.Join(dir, "pwned")); err == nil {
 		t.Fatal("pickle code was executed")
+	}
+}
+
+// TestConcurrentRead: Read from several goroutines gives the same tensors.
+func TestConcurrentRead(t *testing.T) {
+	f, err := Open("testdata/nested_legacy.pth")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	want, _ := Load("testdata/nested_legacy.pth")
+	errs := make(chan error, 8)
+	for g := range 8 {
+		go func() {
+			for _, k := range f.Keys() {
+				tn, err := f.Read(k)
+				if err == nil && tn.Data[len(tn.Data)-1] != want[k].Data[len(tn.Data)-1] {
+					err = fmt.Errorf("goroutine %d: %s differs", g, k)
+				}
+				if err != nil {
+					errs <- err
+					return
+				}
+			}
+			errs <- nil
+		}()
+	}
+	for range 8 {
+		if err := <-errs; err != nil {
+			t.Fatal(err)
+		}
 	}
 }
