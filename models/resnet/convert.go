@@ -7,6 +7,7 @@ import (
 	fsggml "github.com/ollama/ollama/fs/ggml"
 
 	"github.com/multisc/multisc/bindings"
+	"github.com/multisc/multisc/bindings/badinput"
 	"github.com/multisc/multisc/bindings/checkpoint"
 )
 
@@ -24,24 +25,24 @@ func Convert(inputs []string) (fsggml.KV, map[string][]float32, error) {
 	}
 	c, values, err := ConvertBackbone(sd, "", "", [3]bool{})
 	if err != nil {
-		return nil, nil, fmt.Errorf("%s: %v", inputs[0], err)
+		return nil, nil, badinput.Errorf("%s: %v", inputs[0], err)
 	}
 	fc, ok := sd["fc.weight"]
 	if !ok || len(fc.Shape) != 2 {
-		return nil, nil, fmt.Errorf("%s: tensor fc.weight is missing or not 2-D", inputs[0])
+		return nil, nil, badinput.Errorf("%s: tensor fc.weight is missing or not 2-D", inputs[0])
 	}
 	c.Classes = fc.Shape[0]
 	w, err := sd.Take("fc.weight", c.Classes, c.OutChannels())
 	if err != nil {
-		return nil, nil, fmt.Errorf("%s: %v", inputs[0], err)
+		return nil, nil, badinput.Errorf("%s: %v", inputs[0], err)
 	}
 	b, err := sd.Take("fc.bias", c.Classes)
 	if err != nil {
-		return nil, nil, fmt.Errorf("%s: %v", inputs[0], err)
+		return nil, nil, badinput.Errorf("%s: %v", inputs[0], err)
 	}
 	values["fc.weight"], values["fc.bias"] = w.Data, b.Data
 	if rest := sd.Rest(); len(rest) > 0 {
-		return nil, nil, fmt.Errorf("%s: not a torchvision ResNet checkpoint: unexpected key %s (and %d more)", inputs[0], rest[0], len(rest)-1)
+		return nil, nil, badinput.Errorf("%s: not a torchvision ResNet checkpoint: unexpected key %s (and %d more)", inputs[0], rest[0], len(rest)-1)
 	}
 	return ConfigKV(c), values, nil
 }
