@@ -16,6 +16,7 @@ import (
 	"github.com/multisc/multisc/bindings/badinput"
 	"github.com/multisc/multisc/bindings/checkpoint"
 	"github.com/multisc/multisc/bindings/parity"
+	"github.com/multisc/multisc/models/resnet"
 )
 
 // open converts the fixture checkpoint (testdata/make_fixture.py,
@@ -116,6 +117,14 @@ func TestSegment(t *testing.T) {
 	}
 	if mask.W != 45 || mask.H != 31 || len(mask.Label) != 45*31 || len(mask.Classes) != 5 {
 		t.Fatalf("mask %dx%d, %d labels, %d classes", mask.W, mask.H, len(mask.Label), len(mask.Classes))
+	}
+	in := resnet.Normalize(img)
+	logits, _ := bindings.Compute(m.Backend(), func(ctx ml.Context) []ml.Tensor {
+		x := ctx.Input().FromFloats(in, 45, 31, 3, 1)
+		return []ml.Tensor{m.Logits(ctx, x, 45, 31)}
+	})
+	if fmt.Sprint(Argmax(logits[0], 45*31, 5)) != fmt.Sprint(mask.Label) {
+		t.Fatal("Segment's mask is not the argmax of the logits")
 	}
 	resized, err := m.Segment(img, 40)
 	if err != nil {
