@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"image"
+	"image/draw"
 	"math"
 	"math/rand/v2"
 	"sort"
@@ -181,4 +182,39 @@ func RandomSplit(bounds image.Rectangle, n int, seed uint64, minSize int) ([]Blo
 		out[i] = newBlock(r, nil)
 	}
 	return out, nil
+}
+
+// DrawBoxes draws rectangles (2-pixel outlines in Palette colours, one per
+// index) over a copy of img, origin (0, 0); rectangles are in the image's
+// coordinates relative to its bounds' origin.
+func DrawBoxes(img image.Image, rects []image.Rectangle) *image.RGBA {
+	b := img.Bounds()
+	out := image.NewRGBA(image.Rect(0, 0, b.Dx(), b.Dy()))
+	draw.Draw(out, out.Bounds(), img, b.Min, draw.Src)
+	for i, r := range rects {
+		c := Palette(i%255 + 1)
+		r = r.Intersect(out.Bounds())
+		if r.Empty() {
+			continue
+		}
+		for t := range 2 {
+			for x := r.Min.X; x < r.Max.X; x++ {
+				out.SetRGBA(x, min(r.Min.Y+t, r.Max.Y-1), c)
+				out.SetRGBA(x, max(r.Max.Y-1-t, r.Min.Y), c)
+			}
+			for y := r.Min.Y; y < r.Max.Y; y++ {
+				out.SetRGBA(min(r.Min.X+t, r.Max.X-1), y, c)
+				out.SetRGBA(max(r.Max.X-1-t, r.Min.X), y, c)
+			}
+		}
+	}
+	return out
+}
+
+// Crop copies rectangle r (relative to img's bounds' origin) of img into a
+// new image with origin (0, 0).
+func Crop(img image.Image, r image.Rectangle) *image.RGBA {
+	out := image.NewRGBA(image.Rect(0, 0, r.Dx(), r.Dy()))
+	draw.Draw(out, out.Bounds(), img, img.Bounds().Min.Add(r.Min), draw.Src)
+	return out
 }

@@ -122,3 +122,23 @@ func TestRandomSplit(t *testing.T) {
 		t.Fatal("seeds 1 and 2 gave the same split")
 	}
 }
+
+func TestDrawBoxesAndCrop(t *testing.T) {
+	img := image.NewRGBA(image.Rect(10, 10, 30, 25)) // non-zero origin
+	for i := range img.Pix {
+		img.Pix[i] = 200
+	}
+	out := DrawBoxes(img, []image.Rectangle{image.Rect(2, 3, 8, 9)})
+	if out.Bounds() != image.Rect(0, 0, 20, 15) {
+		t.Fatalf("bounds %v", out.Bounds())
+	}
+	edge, inside, outside := out.RGBAAt(2, 5), out.RGBAAt(5, 6), out.RGBAAt(12, 12)
+	if edge != Palette(1) || inside.R != 200 || outside.R != 200 {
+		t.Fatalf("edge %v inside %v outside %v", edge, inside, outside)
+	}
+	img.Set(15, 13, Palette(3))
+	c := Crop(img, image.Rect(5, 3, 9, 6))
+	if c.Bounds() != image.Rect(0, 0, 4, 3) || c.RGBAAt(0, 0) != Palette(3) {
+		t.Fatalf("crop %v, corner %v", c.Bounds(), c.RGBAAt(0, 0))
+	}
+}

@@ -2,6 +2,8 @@ package detr
 
 import (
 	"fmt"
+	"image"
+	"math"
 	"os"
 	"path/filepath"
 	"strings"
@@ -178,4 +180,57 @@ func reverse64(s []int) []int {
 		out[len(s)-1-i] = d
 	}
 	return out
+}
+
+func TestResizedSize(t *testing.T) {
+	cases := []struct{ w, h, s, m, ww, wh int }{
+		{640, 480, 800, 1333, 1066, 800}, // DETR's 800x1066 for a 4:3 image
+		{480, 640, 800, 1333, 800, 1066},
+		{2000, 500, 800, 1333, 1332, 333}, // capped by the longer side
+		{800, 600, 800, 1333, 1066, 800},
+		{1066, 800, 800, 1333, 1066, 800}, // already the size
+		{64, 48, 0, 0, 64, 48},
+	}
+	for _, c := range cases {
+		if w, h := ResizedSize(c.w, c.h, c.s, c.m); w != c.ww || h != c.wh {
+			t.Errorf("ResizedSize(%d, %d, %d, %d) = %d, %d; want %d, %d", c.w, c.h, c.s, c.m, w, h, c.ww, c.wh)
+		}
+	}
+}
+
+func TestPostProcess(t *testing.T) {
+	// 2 real classes + no-object, 3 queries, 1 image of 200x100.
+	logits := []float32{
+		5, 0, 0, // query 0: class 0, p = e^5/(e^5+2) ≈ 0.987
+		0, 0, 5, // query 1: no-object wins; best real class p ≈ 0.0066
+		0, 3, 1, // query 2: class 1, p = e^3/(1+e^3+e) ≈ 0.8438
+	}
+	boxes := []float32{
+		0.5, 0.5, 0.2, 0.4,
+		0.1, 0.1, 0.1, 0.1,
+		0.25, 0.75, 0.5, 0.5,
+	}
+	got := PostProcess(logits, boxes, 3, 3, 200, 100, 0.7, []string{"cat", "dog"})
+	if len(got) != 1 || len(got[0]) != 2 {
+		t.Fatalf("detections %+v", got)
+	}
+	d0, d1 := got[0][0], got[0][1]
+	if d0.Label != "cat" || math.Abs(float64(d0.Score)-math.Exp(5)/(math.Exp(5)+2)) > 1e-6 || !nearBox(d0.Box, [4]float32{80, 30, 120, 70}) {
+		t.Errorf("first %+v", d0)
+	}
+	if d1.Label != "dog" || d1.Class != 1 || !nearBox(d1.Box, [4]float32{0, 50, 100, 100}) || d1.Rect() != image.Rect(0, 50, 100, 100) {
+		t.Errorf("second %+v", d1)
+	}
+	if n := len(PostProcess(logits, boxes, 3, 3, 200, 100, 0.99, nil)[0]); n != 0 {
+		t.Errorf("threshold 0.99 kept %d", n)
+	}
+}
+
+func nearBox(a, b [4]float32) bool {
+	for i := range a {
+		if math.Abs(float64(a[i]-b[i])) > 1e-4 {
+			return false
+		}
+	}
+	return true
 }
