@@ -2,11 +2,11 @@ package resnet
 
 import (
 	"fmt"
+	"math"
 	"strings"
 
 	fsggml "github.com/ollama/ollama/fs/ggml"
 
-	"github.com/multisc/multisc/bindings"
 	"github.com/multisc/multisc/bindings/badinput"
 	"github.com/multisc/multisc/bindings/checkpoint"
 )
@@ -125,7 +125,21 @@ func ConvertBackbone(sd checkpoint.StateDict, src, dst string, dilate [3]bool) (
 	return c, values, nil
 }
 
-// foldBN folds inference batch norm (eps BNEps) into a bias-free conv.
+// foldBN folds inference batch norm (eps BNEps) into a bias-free conv, in
+// place: w is scaled row by row (each output channel's weights are
+// contiguous in PyTorch order) and the bias is returned. The arithmetic is
+// bindings.FoldBatchNorm's; working in place keeps a full-size conversion
+// from holding a second copy of every backbone weight.
 func foldBN(w []float32, out int, mean, variance, gamma, beta []float32) ([]float32, []float32) {
-	return bindings.FoldBatchNorm(w, nil, out, mean, variance, gamma, beta, BNEps)
+	per := len(w) / out
+	bias := make([]float32, out)
+	for o := range out {
+		s := float64(gamma[o]) / math.Sqrt(float64(variance[o])+BNEps)
+		row := w[o*per : (o+1)*per]
+		for i, v := range row {
+			row[i] = float32(float64(v) * s)
+		}
+		bias[o] = float32(-float64(mean[o])*s + float64(beta[o]))
+	}
+	return w, bias
 }

@@ -169,3 +169,16 @@ func pad4(s []int) []int {
 	}
 	return s
 }
+
+// TestFoldInPlaceMatchesBindings: the in-place fold gives
+// bindings.FoldBatchNorm's values exactly.
+func TestFoldInPlaceMatchesBindings(t *testing.T) {
+	w := []float32{1, -2, 3, 0.5, 4, -1}
+	mean, variance := []float32{0.1, -0.3}, []float32{0.9, 1.7}
+	gamma, beta := []float32{1.2, 0.7}, []float32{-0.2, 0.4}
+	ww, wb := bindings.FoldBatchNorm(w, nil, 2, mean, variance, gamma, beta, BNEps)
+	gw, gb := foldBN(append([]float32(nil), w...), 2, mean, variance, gamma, beta)
+	if fmt.Sprint(ww, wb) != fmt.Sprint(gw, gb) {
+		t.Fatalf("in place %v %v, bindings %v %v", gw, gb, ww, wb)
+	}
+}
