@@ -53,9 +53,11 @@ func ResizedSize(w, h, short, maxSize int) (int, int) {
 }
 
 // Detect runs the model on each image separately (a batch of one, so a
-// result never depends on the other images): resize (Shape.Resize, or
-// native size when resize is false), normalize with ImageNet's mean/std,
-// then PostProcess with the score threshold.
+// result never depends on the other images): normalize with ImageNet's
+// mean/std, resize in the graph to ResizedSize(Shape.Resize) — bilinear,
+// align_corners=False, without the antialiasing PIL's resize applies when
+// shrinking — or keep the native size when resize is false, then
+// PostProcess with the score threshold.
 func (m *Model) Detect(imgs []image.Image, threshold float32, resize bool) ([][]Detection, error) {
 	var out [][]Detection
 	for _, img := range imgs {
