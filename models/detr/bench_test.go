@@ -9,6 +9,7 @@ import (
 	"github.com/ollama/ollama/ml"
 
 	"github.com/multisc/multisc/bindings"
+	"github.com/multisc/multisc/models/resnet"
 )
 
 // BenchmarkDETR800 runs DETR-R50 (full size) on one 800×1066 image per
@@ -43,11 +44,21 @@ func benchDETR(b *testing.B, typ fsggml.TensorType) {
 	for i := range in {
 		in[i] = float32(i%977)/977 - 0.5
 	}
-	for b.Loop() {
-		bindings.Compute(m.Backend(), func(ctx ml.Context) []ml.Tensor {
-			x := ctx.Input().FromFloats(in, w, h, 3, 1)
-			logits, boxes := m.Heads(ctx, x, [][2]int{{h, w}})
-			return []ml.Tensor{logits, boxes}
+	for _, cf := range []bool{true, false} {
+		name := "layout=WHC"
+		if cf {
+			name = "layout=CWH"
+		}
+		b.Run(name, func(b *testing.B) {
+			resnet.ChannelFirst = cf
+			defer func() { resnet.ChannelFirst = true }()
+			for b.Loop() {
+				bindings.Compute(m.Backend(), func(ctx ml.Context) []ml.Tensor {
+					x := ctx.Input().FromFloats(in, w, h, 3, 1)
+					logits, boxes := m.Heads(ctx, x, [][2]int{{h, w}})
+					return []ml.Tensor{logits, boxes}
+				})
+			}
 		})
 	}
 }

@@ -391,10 +391,10 @@ func Tensors(kv fsggml.KV) ([]bindings.TensorSpec, error) {
 func (m *Model) Heads(ctx ml.Context, x ml.Tensor, sizes [][2]int) (ml.Tensor, ml.Tensor) {
 	s := m.Shape
 	n := x.Dim(3)
-	f := m.Backbone.Forward(ctx, x)
-	f = bindings.Conv2D(ctx, f, m.InputProj.Weight, m.InputProj.Bias, 1, 0, 1) // [Wf, Hf, D, N]
-	wf, hf, d := f.Dim(0), f.Dim(1), f.Dim(2)
-	src := f.Reshape(ctx, wf*hf, d, n).Permute(ctx, 1, 0, 2, 3).Contiguous(ctx) // [D, Hf·Wf, N], token h·Wf + w
+	f := m.Backbone.ForwardCF(ctx, x)                                            // [C, Wf, Hf, N]
+	f = bindings.Conv2DCF(ctx, f, m.InputProj.Weight, m.InputProj.Bias, 1, 0, 1) // [D, Wf, Hf, N]
+	d, wf, hf := f.Dim(0), f.Dim(1), f.Dim(2)
+	src := f.Reshape(ctx, d, wf*hf, n) // [D, Hf·Wf, N], token h·Wf + w
 
 	fmask := FeatureMask(sizes, x.Dim(1), x.Dim(0), hf, wf)
 	pos := ctx.Input().FromFloats(PositionEmbedding(fmask, n, hf, wf, d), d, hf*wf, n)

@@ -9,6 +9,7 @@ import (
 	"github.com/ollama/ollama/ml"
 
 	"github.com/multisc/multisc/bindings"
+	"github.com/multisc/multisc/models/resnet"
 )
 
 // benchModel opens $MULTISC_BENCH_GGUF (e.g. converted from the weights
@@ -48,10 +49,24 @@ func benchFCN(b *testing.B, typ fsggml.TensorType) {
 	for i := range in {
 		in[i] = float32(i%977)/977 - 0.5
 	}
-	for b.Loop() {
-		bindings.Compute(m.Backend(), func(ctx ml.Context) []ml.Tensor {
-			x := ctx.Input().FromFloats(in, 520, 520, 3, 1)
-			return []ml.Tensor{m.Logits(ctx, x, 520, 520)}
+	for _, cf := range []bool{true, false} {
+		b.Run(layoutName(cf), func(b *testing.B) {
+			resnet.ChannelFirst = cf
+			defer func() { resnet.ChannelFirst = true }()
+			for b.Loop() {
+				bindings.Compute(m.Backend(), func(ctx ml.Context) []ml.Tensor {
+					x := ctx.Input().FromFloats(in, 520, 520, 3, 1)
+					return []ml.Tensor{m.Logits(ctx, x, 520, 520)}
+				})
+			}
 		})
 	}
+}
+
+// layoutName names a sub-benchmark by the backbone's activation layout.
+func layoutName(channelFirst bool) string {
+	if channelFirst {
+		return "layout=CWH"
+	}
+	return "layout=WHC"
 }

@@ -57,17 +57,25 @@ func runOut(t *testing.T, m *Model, want checkpoint.StateDict) ([]float32, []int
 
 // TestParity: the full upsampled output map [2, 5, 61, 77] (non-square) of
 // the f32 file matches the fixture within parity.Tol·max|ref|.
+// Both activation layouts (resnet.ChannelFirst) are checked.
 func TestParity(t *testing.T) {
 	want := expect(t)
-	got, shape := runOut(t, open(t, fsggml.TensorTypeF32), want)
-	ref := want["out"]
-	if fmt.Sprint(shape) != fmt.Sprint([]int{77, 61, 5, 2}) {
-		t.Fatalf("shape %v, want [77 61 5 2]", shape)
+	m := open(t, fsggml.TensorTypeF32)
+	for _, cf := range []bool{true, false} {
+		t.Run(fmt.Sprintf("channel-first=%v", cf), func(t *testing.T) {
+			resnet.ChannelFirst = cf
+			defer func() { resnet.ChannelFirst = true }()
+			got, shape := runOut(t, m, want)
+			ref := want["out"]
+			if fmt.Sprint(shape) != fmt.Sprint([]int{77, 61, 5, 2}) {
+				t.Fatalf("shape %v, want [77 61 5 2]", shape)
+			}
+			if err := parity.Compare(got, ref.Data, parity.Tol); err != nil {
+				t.Fatal(err)
+			}
+			t.Logf("out: max rel err %.2e", parity.MaxRelErr(got, ref.Data))
+		})
 	}
-	if err := parity.Compare(got, ref.Data, parity.Tol); err != nil {
-		t.Fatal(err)
-	}
-	t.Logf("out: max rel err %.2e", parity.MaxRelErr(got, ref.Data))
 }
 
 // TestF16StillClose: an f16 file stays within f16 precision of the

@@ -77,6 +77,13 @@ func (h *Head) Forward(ctx ml.Context, x ml.Tensor) ml.Tensor {
 	return bindings.Conv2D(ctx, x, h.Out.Weight, h.Out.Bias, 1, 0, 1)
 }
 
+// ForwardCF is Forward on channel-first features [C, W, H, N], returning
+// channel-first logits [classes, W, H, N].
+func (h *Head) ForwardCF(ctx ml.Context, x ml.Tensor) ml.Tensor {
+	x = bindings.Conv2DCF(ctx, x, h.Conv.Weight, h.Conv.Bias, 1, 1, 1).RELU(ctx)
+	return bindings.Conv2DCF(ctx, x, h.Out.Weight, h.Out.Bias, 1, 0, 1)
+}
+
 // Model is fcn_resnet50 without the aux head.
 type Model struct {
 	model.Base
@@ -191,7 +198,12 @@ func Tensors(kv fsggml.KV) ([]bindings.TensorSpec, error) {
 // Logits runs the network on x [W, H, 3, N] (normalized) and returns the
 // class logits upsampled bilinearly to [outW, outH, classes, N].
 func (m *Model) Logits(ctx ml.Context, x ml.Tensor, outW, outH int) ml.Tensor {
-	y := m.Head.Forward(ctx, m.Backbone.Forward(ctx, x))
+	var y ml.Tensor
+	if resnet.ChannelFirst {
+		y = bindings.FromChannelFirst(ctx, m.Head.ForwardCF(ctx, m.Backbone.ForwardCF(ctx, x)))
+	} else {
+		y = m.Head.Forward(ctx, m.Backbone.Forward(ctx, x))
+	}
 	return y.Interpolate(ctx, [4]int{outW, outH, y.Dim(2), y.Dim(3)}, ml.SamplingModeBilinear)
 }
 

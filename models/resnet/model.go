@@ -110,10 +110,26 @@ type Conv struct {
 	Bias   ml.Tensor `gguf:"bias"`
 }
 
-// Forward applies the conv with square stride, padding and dilation.
+// Forward applies the conv with square stride, padding and dilation to x
+// [W, H, C, N].
 func (c *Conv) Forward(ctx ml.Context, x ml.Tensor, stride, padding, dilation int) ml.Tensor {
 	return bindings.Conv2D(ctx, x, c.Weight, c.Bias, stride, padding, dilation)
 }
+
+// forward applies the conv in the backbone's layout: channel-first
+// [C, W, H, N] (bindings.Conv2DCF) when cf, else [W, H, C, N].
+func (c *Conv) forward(ctx ml.Context, x ml.Tensor, stride, padding, dilation int, cf bool) ml.Tensor {
+	if cf {
+		return bindings.Conv2DCF(ctx, x, c.Weight, c.Bias, stride, padding, dilation)
+	}
+	return c.Forward(ctx, x, stride, padding, dilation)
+}
+
+// ChannelFirst selects the stages' activation layout: true runs the four
+// stages channel-first (bindings.Conv2DCF: 1×1 convs are one matrix product,
+// no im2col), false the [W, H, C, N] im2col path of bindings.Conv2D. Both
+// compute the same function (TestLayoutsAgree); the benchmarks compare them.
+var ChannelFirst = true
 
 // Bottleneck is torchvision's Bottleneck: 1×1 → 3×3 (stride, dilation) →
 // 1×1 ×4, plus the identity or a strided 1×1 downsample, then ReLU.
@@ -124,14 +140,15 @@ type Bottleneck struct {
 	Downsample *Conv `gguf:"downsample.0"`
 }
 
-// Forward runs the block on x [W, H, C, N].
-func (b *Bottleneck) Forward(ctx ml.Context, x ml.Tensor, g block) ml.Tensor {
-	y := b.Conv1.Forward(ctx, x, 1, 0, 1).RELU(ctx)
-	y = b.Conv2.Forward(ctx, y, g.stride, g.dilation, g.dilation).RELU(ctx)
-	y = b.Conv3.Forward(ctx, y, 1, 0, 1)
+// Forward runs the block on x, channel-first [C, W, H, N] when cf, else
+// [W, H, C, N].
+func (b *Bottleneck) Forward(ctx ml.Context, x ml.Tensor, g block, cf bool) ml.Tensor {
+	y := b.Conv1.forward(ctx, x, 1, 0, 1, cf).RELU(ctx)
+	y = b.Conv2.forward(ctx, y, g.stride, g.dilation, g.dilation, cf).RELU(ctx)
+	y = b.Conv3.forward(ctx, y, 1, 0, 1, cf)
 	identity := x
 	if b.Downsample != nil {
-		identity = b.Downsample.Forward(ctx, x, g.stride, 0, 1)
+		identity = b.Downsample.forward(ctx, x, g.stride, 0, 1, cf)
 	}
 	return y.Add(ctx, identity).RELU(ctx)
 }
@@ -165,25 +182,55 @@ func (b *Backbone) layers() [4][]*Bottleneck {
 }
 
 // Stages runs the backbone on x [W, H, 3, N] (normalized) and returns the
-// outputs of layer1…layer4.
+// outputs of layer1…layer4 as [W, H, C, N].
 func (b *Backbone) Stages(ctx ml.Context, x ml.Tensor) [4]ml.Tensor {
+	out := b.stages(ctx, x)
+	if ChannelFirst {
+		for i := range out {
+			out[i] = bindings.FromChannelFirst(ctx, out[i])
+		}
+	}
+	return out
+}
+
+// stages runs the stem ([W, H, C, N]: the 7×7 conv and max pool) and the
+// four stages in the ChannelFirst layout, returning the stage outputs in it.
+func (b *Backbone) stages(ctx ml.Context, x ml.Tensor) [4]ml.Tensor {
+	cf := ChannelFirst
 	x = b.Conv1.Forward(ctx, x, 2, 3, 1).RELU(ctx)
 	x = bindings.MaxPool2D(ctx, x, 3, 2, 1)
+	if cf {
+		x = bindings.ToChannelFirst(ctx, x)
+	}
 	var out [4]ml.Tensor
 	plan := b.cfg.plan()
 	for s, layer := range b.layers() {
 		for i, blk := range layer {
-			x = blk.Forward(ctx, x, plan[s][i])
+			x = blk.Forward(ctx, x, plan[s][i], cf)
 		}
 		out[s] = x
 	}
 	return out
 }
 
+// ForwardCF returns the layer4 feature map channel-first [C, W, H, N]
+// (a transpose when ChannelFirst is off).
+func (b *Backbone) ForwardCF(ctx ml.Context, x ml.Tensor) ml.Tensor {
+	y := b.stages(ctx, x)[3]
+	if !ChannelFirst {
+		y = bindings.ToChannelFirst(ctx, y)
+	}
+	return y
+}
+
 // Forward returns the layer4 feature map [W/32, H/32, 4·8·width, N]
 // (stride 8 or 16 where stages are dilated).
 func (b *Backbone) Forward(ctx ml.Context, x ml.Tensor) ml.Tensor {
-	return b.Stages(ctx, x)[3]
+	y := b.stages(ctx, x)[3]
+	if ChannelFirst {
+		y = bindings.FromChannelFirst(ctx, y)
+	}
+	return y
 }
 
 // Linear is a torch.nn.Linear: weight [in, out], bias [out].

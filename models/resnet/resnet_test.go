@@ -182,3 +182,16 @@ func TestFoldInPlaceMatchesBindings(t *testing.T) {
 		t.Fatalf("in place %v %v, bindings %v %v", gw, gb, ww, wb)
 	}
 }
+
+// TestLayoutsAgree: the [W, H, C, N] im2col path (ChannelFirst off) also
+// meets parity, so the benchmarks compare two correct layouts.
+func TestLayoutsAgree(t *testing.T) {
+	ChannelFirst = false
+	defer func() { ChannelFirst = true }()
+	got, _, want := runFixture(t, fsggml.TensorTypeF32)
+	for i, name := range []string{"features", "logits"} {
+		if err := parity.Compare(got[i], want[name].Data, parity.Tol); err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+	}
+}
