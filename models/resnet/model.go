@@ -21,6 +21,13 @@
 // stages 2–4, as torchvision's argument), resnet.num_classes (1000; 0 = no
 // head). Images are [W, H, 3, N] normalized with ImageNet's mean and std
 // (Normalize).
+//
+// Layout: the stem (7×7 conv, max pool) runs on [W, H, C, N]; the four
+// stages run channel-first [C, W, H, N] through bindings.Conv2DCF when
+// ChannelFirst is set (the default), where a 1×1 conv is one matrix
+// product; Stages and Forward convert their results back to [W, H, C, N],
+// ForwardCF hands them on channel-first (the FCN head and DETR's input
+// projection consume that directly).
 package resnet
 
 import (
