@@ -5,5 +5,8 @@ package all
 
 import (
 	_ "github.com/multisc/multisc/models/alexnet"
+	_ "github.com/multisc/multisc/models/detr"
+	_ "github.com/multisc/multisc/models/fcn"
 	_ "github.com/multisc/multisc/models/lpips"
+	_ "github.com/multisc/multisc/models/resnet"
 )
