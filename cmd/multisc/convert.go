@@ -36,6 +36,14 @@ any pickle code. Inputs per architecture:
 			if err != nil {
 				return badInput("--type: %v", err)
 			}
+			if mf, ok := bindings.LookupMultiFile(arch); ok && mf.Convert != nil {
+				files, err := mf.Convert(args, t, out)
+				if err != nil {
+					return err
+				}
+				fmt.Fprintf(env.Stdout, "wrote %s (%s, %s)\n", strings.Join(files, ", "), arch, typ)
+				return nil
+			}
 			if err := bindings.ConvertFiles(arch, args, t, out); err != nil {
 				return err
 			}

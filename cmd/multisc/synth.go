@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"strings"
 
 	"github.com/spf13/pflag"
 
@@ -50,6 +51,14 @@ tested on tiny seeded models and benchmarked on full-size ones. The same
 			t, err := bindings.ParseType(typ)
 			if err != nil {
 				return badInput("--type: %v", err)
+			}
+			if mf, ok := bindings.LookupMultiFile(arch); ok && mf.Synth != nil {
+				files, err := mf.Synth(size, seed, t, out)
+				if err != nil {
+					return badInput("--out %s: %v", out, err)
+				}
+				fmt.Fprintf(env.Stdout, "wrote %s (%s, %s, seed %d, %s)\n", strings.Join(files, ", "), arch, size, seed, typ)
+				return nil
 			}
 			if err := bindings.Synth(arch, size, seed, t, out); err != nil {
 				return badInput("--out %s: %v", out, err)

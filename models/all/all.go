@@ -5,6 +5,6 @@ package all
 
 import (
 	_ "github.com/multisc/multisc/models/alexnet"
-	_ "github.com/multisc/multisc/models/clip"
+	_ "github.com/multisc/multisc/models/llava"
 	_ "github.com/multisc/multisc/models/lpips"
 )
