@@ -28,6 +28,10 @@ type Options struct {
 	BatchSize  int      // prompt tokens per forward pass (default 512)
 	CacheType  ml.DType // KV cache type (default f16, as llama.cpp)
 	KeepLogits bool     // return the logits of the first generated token
+	// FirstStream is the sampling stream of the first image (image i uses
+	// FirstStream+i), so that a caption does not depend on how images are
+	// grouped into calls.
+	FirstStream uint64
 }
 
 func (o *Options) defaults() {
@@ -204,7 +208,7 @@ func (c *Captioner) Generate(pre, post []int32, embs [][]float32, o Options) ([]
 	var text []strings.Builder = make([]strings.Builder, n)
 	var prompt []item
 	for s := range n {
-		samplers[s] = newSampler(o.Sampling, uint64(s))
+		samplers[s] = newSampler(o.Sampling, o.FirstStream+uint64(s))
 		detok[s] = NewDetokenizer(c.vocab, c.types)
 		res[s].PromptTokens = plen
 		p := int32(0)
