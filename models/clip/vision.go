@@ -164,11 +164,8 @@ func (m *VisionModel) Features(ctx ml.Context, pixels ml.Tensor) ml.Tensor {
 		x = cls.Concat(ctx, x, 1)
 		n++
 	}
-	pos := t.PosEmbd.Weight
-	if pos.Dim(1) != n {
-		pos = pos.View(ctx, 0, o.Hidden, pos.Stride(1), n)
-	}
-	x = x.Add(ctx, pos)
+	// get_rows returns f32 whatever the table's storage type (f16, q8_0).
+	x = x.Add(ctx, t.PosEmbd.Forward(ctx, ctx.Arange(0, float32(n), 1, ml.DTypeI32)))
 	if t.PreLN != nil {
 		x = t.PreLN.Forward(ctx, x, o.Eps)
 	}

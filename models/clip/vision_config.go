@@ -30,7 +30,7 @@ var (
 func VisionConfig(size string) (fsggml.KV, error) {
 	switch size {
 	case "tiny":
-		return VisionConfigFor(32, 4, 3, 64, 28, 7, 64, false), nil
+		return VisionConfigFor(32, 4, 3, 64, 56, 7, 64, false), nil // 64 patches: a position table big enough to be stored quantized
 	case "full":
 		return VisionConfigFor(1024, 16, 24, 4096, 336, 14, 1024, false), nil
 	}

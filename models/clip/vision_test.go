@@ -185,3 +185,38 @@ func TestVisionBadInput(t *testing.T) {
 		}
 	}
 }
+
+// TestVisionStorageTypes: f16 and q8_0 mmproj files (position table,
+// linear weights, f16 patch kernel) encode like the f32 file with the same
+// weights, within 1e-2 and 5e-2 of max|ref|.
+func TestVisionStorageTypes(t *testing.T) {
+	dir := t.TempDir()
+	img := image.NewNRGBA(image.Rect(0, 0, 30, 30))
+	for i := range img.Pix {
+		img.Pix[i] = uint8(i * 5)
+	}
+	var ref []float32
+	for _, tc := range []struct {
+		typ fsggml.TensorType
+		tol float64
+	}{{fsggml.TensorTypeF32, 0}, {fsggml.TensorTypeF16, 1e-2}, {fsggml.TensorTypeQ8_0, 5e-2}} {
+		p := filepath.Join(dir, tc.typ.String()+".gguf")
+		if err := bindings.Synth(VisionArch, "tiny", 3, tc.typ, p); err != nil {
+			t.Fatal(err)
+		}
+		v, err := OpenVision(p, bindings.Options{Device: "cpu"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := v.Embed([][]float32{v.Model.Preprocess(img)})[0]
+		v.Close()
+		if ref == nil {
+			ref = got
+			continue
+		}
+		t.Logf("%s: max|Δ|/max|ref| = %.2e", tc.typ, parity.MaxRelErr(got, ref))
+		if err := parity.Compare(got, ref, tc.tol); err != nil {
+			t.Errorf("%s: %v", tc.typ, err)
+		}
+	}
+}
