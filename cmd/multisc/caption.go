@@ -1,13 +1,16 @@
 package main
 
 import (
+	"encoding/json"
 	"fmt"
 	"image"
+	"os"
 	"strings"
 
 	"github.com/spf13/pflag"
 
 	"github.com/multisc/multisc/bindings"
+	"github.com/multisc/multisc/bindings/atomicfile"
 	"github.com/multisc/multisc/models/llava"
 	"github.com/multisc/multisc/pipeline/imageio"
 )
@@ -32,6 +35,7 @@ func init() {
 	var temperature, topP float64
 	var seed uint64
 	var asJSON bool
+	var dump string
 	register(&command{
 		Name:  "caption",
 		Short: "describe images with a LLaVA model (qwen2 LM + mmproj GGUF pair)",
@@ -55,6 +59,8 @@ from 'multisc synth --arch llava' or 'multisc convert --arch clip'.`,
 			fs.Uint64Var(&seed, "seed", 0, "sampling seed")
 			fs.IntVar(&batch, "batch", 4, "images decoded together in one batch")
 			fs.BoolVar(&asJSON, "json", false, "one JSON array with tokens and timings")
+			fs.StringVar(&dump, "dump", "", "write the first image's prompt token ids and first-token logits as JSON (cross-checks)")
+			fs.MarkHidden("dump")
 		},
 		Run: func(env *Env, args []string) error {
 			switch {
@@ -77,6 +83,9 @@ from 'multisc synth --arch llava' or 'multisc convert --arch clip'.`,
 			case strings.Count(prompt, llava.ImageMarker) != 1:
 				return badInput("--prompt %q: must contain %s exactly once", prompt, llava.ImageMarker)
 			}
+			if err := checkOutputDir("--dump", dump); err != nil {
+				return err
+			}
 			imgs := make([]image.Image, len(args))
 			for i, p := range args {
 				img, err := imageio.Load(p)
@@ -97,7 +106,7 @@ from 'multisc synth --arch llava' or 'multisc convert --arch clip'.`,
 				system = "-"
 			}
 			o := llava.Options{Query: prompt, System: system, MaxTokens: maxTokens,
-				Sampling: llava.Sampling{Temperature: temperature, TopK: topK, TopP: topP, Seed: seed}}
+				Sampling: llava.Sampling{Temperature: temperature, TopK: topK, TopP: topP, Seed: seed}, KeepLogits: dump != ""}
 			var rows []captionRow
 			for lo := 0; lo < len(imgs); lo += batch {
 				hi := min(lo+batch, len(imgs))
@@ -105,6 +114,11 @@ from 'multisc synth --arch llava' or 'multisc convert --arch clip'.`,
 				res, err := c.Caption(imgs[lo:hi], o)
 				if err != nil {
 					return err
+				}
+				if lo == 0 && dump != "" {
+					if err := captionDump(c, o, res[0], dump); err != nil {
+						return err
+					}
 				}
 				for i, r := range res {
 					rows = append(rows, captionRow{Image: args[lo+i], Caption: r.Text, Tokens: r.Tokens,
@@ -120,5 +134,27 @@ from 'multisc synth --arch llava' or 'multisc convert --arch clip'.`,
 			}
 			return nil
 		},
+	})
+}
+
+// captionDump writes the prompt token ids (image tokens as -1) and the
+// first-token logits of one caption, for tools/llamacpp/crosscheck.sh.
+func captionDump(c *llava.Captioner, o llava.Options, r llava.Result, path string) error {
+	pre, post, err := c.Tokenize(o)
+	if err != nil {
+		return err
+	}
+	ids := append([]int32{}, pre...)
+	for range c.ImageTokens() {
+		ids = append(ids, -1)
+	}
+	ids = append(ids, post...)
+	b, err := json.Marshal(map[string]any{"prompt_ids": ids, "tokens": r.Tokens, "first_logits": r.FirstLogits})
+	if err != nil {
+		return err
+	}
+	return atomicfile.Write(path, 0o644, func(f *os.File) error {
+		_, err := f.Write(b)
+		return err
 	})
 }

@@ -97,3 +97,42 @@ func TestCaptionCLIBadInput(t *testing.T) {
 		wantBadInput(t, stderr, code, tc.want...)
 	}
 }
+
+// TestConvertLLaVACLI: `convert --arch llava` writes the LM and its mmproj
+// from the LLaVA fixture folders; caption reads them; --dump writes the
+// prompt ids and first-token logits.
+func TestConvertLLaVACLI(t *testing.T) {
+	dir := t.TempDir()
+	lm := filepath.Join(dir, "lm.gguf")
+	out, stderr, code := runCLI(t, "convert", "--arch", "llava", "--out", lm, "../../models/llava/testdata/llava", "../../models/llava/testdata/tower")
+	mm := filepath.Join(dir, "lm-mmproj.gguf")
+	if code != 0 || !strings.Contains(out, mm) {
+		t.Fatalf("convert: %d %q %s", code, out, stderr)
+	}
+	_, _, imgs := llavaPair(t)
+	dump := filepath.Join(dir, "dump.json")
+	_, stderr, code = runCLI(t, "caption", "--llm", lm, "--mmproj", mm, "--max-tokens", "2", "--device", "cpu", "--dump", dump, imgs[0])
+	if code != 0 {
+		t.Fatalf("caption: %d %s", code, stderr)
+	}
+	var d struct {
+		PromptIDs   []int32   `json:"prompt_ids"`
+		Tokens      []int32   `json:"tokens"`
+		FirstLogits []float32 `json:"first_logits"`
+	}
+	b, err := os.ReadFile(dump)
+	if err != nil || json.Unmarshal(b, &d) != nil {
+		t.Fatalf("dump: %v %s", err, b)
+	}
+	images := 0
+	for _, id := range d.PromptIDs {
+		if id == -1 {
+			images++
+		}
+	}
+	if images != 16 || len(d.FirstLogits) != 275 || len(d.Tokens) != 2 {
+		t.Errorf("dump: %d image positions, %d logits, tokens %v", images, len(d.FirstLogits), d.Tokens)
+	}
+	_, stderr, code = runCLI(t, "convert", "--arch", "llava", "--out", filepath.Join(dir, "x.gguf"), "../../models/llava/testdata/llava")
+	wantBadInput(t, stderr, code, "two folders")
+}
