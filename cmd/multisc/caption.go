@@ -34,7 +34,7 @@ func init() {
 	var maxTokens, topK, batch int
 	var temperature, topP float64
 	var seed uint64
-	var asJSON bool
+	var asJSON, flash bool
 	var dump string
 	register(&command{
 		Name:  "caption",
@@ -59,6 +59,7 @@ from 'multisc synth --arch llava' or 'multisc convert --arch clip'.`,
 			fs.Uint64Var(&seed, "seed", 0, "sampling seed")
 			fs.IntVar(&batch, "batch", 4, "images decoded together in one batch")
 			fs.BoolVar(&asJSON, "json", false, "one JSON array with tokens and timings")
+			fs.BoolVar(&flash, "flash-attn", false, "ggml's fused flash-attention kernel in both models")
 			fs.StringVar(&dump, "dump", "", "write the first image's prompt token ids and first-token logits as JSON (cross-checks)")
 			fs.MarkHidden("dump")
 		},
@@ -94,7 +95,7 @@ from 'multisc synth --arch llava' or 'multisc convert --arch clip'.`,
 				}
 				imgs[i] = img
 			}
-			c, err := llava.Open(lm, mmproj, bindings.Options{Device: env.Device, Threads: env.Threads})
+			c, err := llava.OpenWith(lm, mmproj, bindings.Options{Device: env.Device, Threads: env.Threads}, flash)
 			if err != nil {
 				return err
 			}

@@ -17,8 +17,14 @@ type VisionLoaded struct {
 
 // OpenVision opens and checks an mmproj file (general.architecture "clip").
 func OpenVision(path string, o bindings.Options) (*VisionLoaded, error) {
+	return OpenVisionTuned(path, o, nil)
+}
+
+// OpenVisionTuned is OpenVision with a hook on the backend parameters (see
+// bindings.OpenTuned), e.g. to enable flash attention.
+func OpenVisionTuned(path string, o bindings.Options, tune func(*ml.BackendParams)) (*VisionLoaded, error) {
 	o.Arch = VisionArch
-	l, err := bindings.Open(path, o)
+	l, err := bindings.OpenTuned(path, o, tune)
 	if err != nil {
 		return nil, err
 	}

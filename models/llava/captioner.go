@@ -94,12 +94,24 @@ type Captioner struct {
 // Open loads a language model (--llm) and its mmproj (--mmproj) and checks
 // that they belong together.
 func Open(lmPath, mmprojPath string, o bindings.Options) (*Captioner, error) {
+	return OpenWith(lmPath, mmprojPath, o, false)
+}
+
+// OpenWith is Open with the choice of ggml's fused flash-attention kernel
+// for every attention of both models (llama.cpp's CPU default is "auto",
+// which turns it on).
+func OpenWith(lmPath, mmprojPath string, o bindings.Options, flash bool) (*Captioner, error) {
+	tune := func(p *ml.BackendParams) {
+		if flash {
+			p.FlashAttention = ml.FlashAttentionEnabled
+		}
+	}
 	o.Arch = LMArch
-	lmf, err := bindings.Open(lmPath, o)
+	lmf, err := bindings.OpenTuned(lmPath, o, tune)
 	if err != nil {
 		return nil, err
 	}
-	v, err := clip.OpenVision(mmprojPath, o)
+	v, err := clip.OpenVisionTuned(mmprojPath, o, tune)
 	if err != nil {
 		lmf.Close()
 		return nil, err

@@ -40,8 +40,14 @@ func convertFixture(t *testing.T, typ fsggml.TensorType) (string, string) {
 // prompt within parity.Tol·max|ref| (f32 KV cache), the same greedy tokens,
 // and the converted tokenizer encodes like the reference BPE.
 func TestLLaVAParity(t *testing.T) {
+	for _, flash := range []bool{false, true} {
+		t.Run(map[bool]string{false: "sdpa", true: "flash"}[flash], func(t *testing.T) { testLLaVAParity(t, flash) })
+	}
+}
+
+func testLLaVAParity(t *testing.T, flash bool) {
 	lm, mm := convertFixture(t, fsggml.TensorTypeF32)
-	c, err := Open(lm, mm, bindings.Options{Device: "cpu"})
+	c, err := OpenWith(lm, mm, bindings.Options{Device: "cpu"}, flash)
 	if err != nil {
 		t.Fatal(err)
 	}

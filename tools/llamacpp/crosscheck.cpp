@@ -2,7 +2,8 @@
 // for Multi-SC's LLaVA cross-check and benchmarks. Developer tool only:
 // never part of Multi-SC's build or CI (see build.sh).
 //
-// usage: crosscheck LM.gguf MMPROJ.gguf IMAGE.rgb W H PROMPT N_PREDICT THREADS LOGITS_OUT [REPEAT]
+// usage: crosscheck LM.gguf MMPROJ.gguf IMAGE.rgb W H PROMPT N_PREDICT THREADS LOGITS_OUT [REPEAT [FA]]
+//   FA: flash attention for LM and tower: auto (llama.cpp's default), on, off.
 //   IMAGE.rgb: W*H*3 bytes, 8-bit RGB rows. PROMPT holds <__media__> once.
 //   Prints the prompt token ids, the greedy tokens (temperature 0, stop at
 //   end-of-generation), timings (median over REPEAT runs) as JSON, and
@@ -38,6 +39,9 @@ int main(int argc, char ** argv) {
     }
     const int W = atoi(argv[4]), H = atoi(argv[5]), n_predict = atoi(argv[7]), threads = atoi(argv[8]);
     const int repeat = argc > 10 ? atoi(argv[10]) : 1;
+    const std::string fa = argc > 11 ? argv[11] : "auto";
+    const enum llama_flash_attn_type fat = fa == "on" ? LLAMA_FLASH_ATTN_TYPE_ENABLED
+                                         : fa == "off" ? LLAMA_FLASH_ATTN_TYPE_DISABLED : LLAMA_FLASH_ATTN_TYPE_AUTO;
     llama_log_set(quiet, nullptr);
     mtmd_log_set(quiet, nullptr);
     llama_backend_init();
@@ -58,6 +62,7 @@ int main(int argc, char ** argv) {
     vp.print_timings = false;
     vp.n_threads = threads;
     vp.warmup = false;
+    vp.flash_attn_type = fat;
     mtmd_context * mctx = mtmd_init_from_file(argv[2], model, vp);
     if (!mctx) { fprintf(stderr, "cannot load %s\n", argv[2]); return 1; }
 
@@ -72,6 +77,7 @@ int main(int argc, char ** argv) {
         cp.n_ubatch = 2048;
         cp.n_threads = cp.n_threads_batch = threads;
         cp.no_perf = true;
+        cp.flash_attn_type = fat;
         llama_context * ctx = llama_init_from_model(model, cp);
         const int n_embd = llama_model_n_embd(model);
 
