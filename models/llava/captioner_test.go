@@ -168,7 +168,7 @@ func TestTokenizerRoundTrip(t *testing.T) {
 		"Relay a brief, clear account of the picture shown.\n\n  tabs\tand CRLF\r\n",
 		"中文字幕 日本語のテキスト 한국어",
 		"emoji 🐕‍🦺 👍🏽 and flags 🇫🇷",
-		"control \x01\x02\x1b[0m \x7f bytes",
+		"control \x00\x01\x02\x1b[0m \x7f bytes",
 		"mixed: naïve café — “quotes” 12345",
 	} {
 		ids, err := c.lm.Encode(s, false)
