@@ -21,6 +21,7 @@ import (
 //
 // Each reports encode/prompt/decode figures of one call as metrics and the
 // process's peak resident memory (VmHWM).
+// $MULTISC_BENCH_FLASH=1 runs both models with flash attention.
 
 func benchPair(b *testing.B, typ string) (lm, mm string) {
 	b.Helper()
@@ -75,7 +76,9 @@ func benchImage(w, h int) image.Image {
 
 func openBench(b *testing.B, typ string) *Captioner {
 	lm, mm := benchPair(b, typ)
-	c, err := Open(lm, mm, bindings.Options{Device: "cpu"})
+	// MULTISC_BENCH_FLASH=1 turns on ggml's flash attention (llama.cpp's
+	// CPU default, "auto", does).
+	c, err := OpenWith(lm, mm, bindings.Options{Device: "cpu"}, os.Getenv("MULTISC_BENCH_FLASH") == "1")
 	if err != nil {
 		b.Fatal(err)
 	}
