@@ -39,6 +39,14 @@ any pickle code. Inputs per architecture:
 			if err := checkOutput("--out", out); err != nil {
 				return err
 			}
+			if mf, ok := bindings.LookupMultiFile(arch); ok && mf.Convert != nil {
+				files, err := mf.Convert(args, t, out)
+				if err != nil {
+					return err
+				}
+				fmt.Fprintf(env.Stdout, "wrote %s (%s, %s)\n", strings.Join(files, ", "), arch, typ)
+				return nil
+			}
 			report, err := bindings.ConvertFilesReport(arch, args, t, out)
 			if err != nil {
 				return err

@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"strings"
 
 	"github.com/spf13/pflag"
 
@@ -53,6 +54,14 @@ tested on tiny seeded models and benchmarked on full-size ones. The same
 			}
 			if err := checkOutput("--out", out); err != nil {
 				return err
+			}
+			if mf, ok := bindings.LookupMultiFile(arch); ok && mf.Synth != nil {
+				files, err := mf.Synth(size, seed, t, out)
+				if err != nil {
+					return outputError("--out", err)
+				}
+				fmt.Fprintf(env.Stdout, "wrote %s (%s, %s, seed %d, %s)\n", strings.Join(files, ", "), arch, size, seed, typ)
+				return nil
 			}
 			report, err := bindings.SynthReport(arch, size, seed, t, out)
 			if err != nil && !report.Changed() {

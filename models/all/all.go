@@ -5,8 +5,11 @@ package all
 
 import (
 	_ "github.com/multisc/multisc/models/alexnet"
+	_ "github.com/multisc/multisc/models/bart"
 	_ "github.com/multisc/multisc/models/detr"
 	_ "github.com/multisc/multisc/models/fcn"
+	_ "github.com/multisc/multisc/models/llava"
 	_ "github.com/multisc/multisc/models/lpips"
 	_ "github.com/multisc/multisc/models/resnet"
+	_ "github.com/multisc/multisc/models/sd"
 )

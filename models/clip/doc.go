@@ -1,0 +1,59 @@
+// Package clip holds the CLIP and SigLIP transformers of Multi-SC.
+//
+// # Vision side (files vision*.go)
+//
+// One vision-transformer port covers every image tower the project uses:
+// CLIP ViT-L/14-336 (LLaVA-1.5), SigLIP so400m/14-384 (nanoLLaVA) and
+// CLIP ViT-H/14-224 (the IP-Adapter image encoder). It reads llama.cpp's
+// multimodal projector files ("mmproj", general.architecture = "clip",
+// llama.cpp tools/mtmd/clip.cpp and clip-impl.h) as they are, and registers
+// that architecture name, VisionArch = "clip", with ollama's model registry
+// and bindings.RegisterArch.
+//
+// Forward (VisionModel.Encode): patch embedding (conv, stride = patch), the
+// class token first when the file has one, learned position embeddings,
+// optional pre-LN, pre-norm blocks (LN → MHA → residual, LN → MLP →
+// residual) with the configured activation, optional post-LN, the selected
+// feature layer, the patch rows (class token dropped), then LLaVA's "mlp"
+// projector (mm.0 → GELU → mm.2). The activations are computed exactly in
+// f32: QuickGELU as x·σ(1.702x) (CLIP), the tanh GELU composed from Tanh
+// (SigLIP, clip.use_gelu = true) and the projector's GELU with erf (PyTorch
+// nn.GELU()); ggml's own GELU kernels are fp16 table look-ups on CPU.
+//
+// Two deliberate differences from llama.cpp's llava graph
+// (tools/mtmd/models/llava.cpp as vendored in ollama v0.17.4): llama.cpp
+// concatenates the class embedding after the patches while still giving
+// position i to row i and taking rows 1..n as patches (llama.cpp issue
+// #25814), so each patch gets its neighbour's position embedding; this port
+// follows CLIP (class token first). And llama.cpp uses the tanh GELU in the
+// projector where LLaVA's PyTorch code uses erf.
+//
+// Feature layer: as llama.cpp, the tower runs block_count−1 blocks
+// (LLaVA's mm_vision_select_layer = −2) unless clip.vision.feature_layer
+// names the layer: k means the output of the first k blocks (0 = the
+// embeddings), and post_ln is applied after the last block run when the
+// file has it (llama.cpp's rule; LLaVA files therefore omit post_ln).
+//
+// Key mapping (Hugging Face CLIPVisionModel / SiglipVisionModel state dict →
+// GGUF name → Go field):
+//
+//	vision_model.embeddings.patch_embedding.{weight,bias} → v.patch_embd.{weight,bias} → VisionModel.Tower.PatchEmbd
+//	vision_model.embeddings.class_embedding               → v.class_embd                → Tower.ClassEmbd
+//	vision_model.embeddings.position_embedding.weight     → v.position_embd.weight      → Tower.PosEmbd
+//	vision_model.pre_layrnorm.{weight,bias}                → v.pre_ln.*                  → Tower.PreLN
+//	vision_model.encoder.layers.N.layer_norm1.*           → v.blk.N.ln1.*               → Tower.Layers[N].LN1
+//	vision_model.encoder.layers.N.self_attn.q_proj.*      → v.blk.N.attn_q.*            → Layers[N].Attention.Query
+//	  (k_proj, v_proj, out_proj → attn_k, attn_v, attn_out)
+//	vision_model.encoder.layers.N.layer_norm2.*           → v.blk.N.ln2.*               → Layers[N].LN2
+//	vision_model.encoder.layers.N.mlp.fc1.*               → v.blk.N.ffn_up.*            → Layers[N].MLP.Up
+//	vision_model.encoder.layers.N.mlp.fc2.*               → v.blk.N.ffn_down.*          → Layers[N].MLP.Down
+//	vision_model.post_layernorm.*                         → v.post_ln.*                 → Tower.PostLN
+//	model.mm_projector.{0,2}.* (LLaVA checkpoint)          → mm.{0,2}.*                  → VisionModel.Projector.MM0, MM2
+//
+// Old mmproj files whose ffn_up/ffn_down are swapped (detected by shape, as
+// llama.cpp's loader does) are read correctly. Metadata: clip.projector_type
+// ("mlp"), clip.use_gelu, clip.vision.{embedding_length,
+// feed_forward_length, block_count, attention.head_count,
+// attention.layer_norm_epsilon, image_size, patch_size, image_mean,
+// image_std, projection_dim, feature_layer}.
+package clip
