@@ -5,5 +5,6 @@ package all
 
 import (
 	_ "github.com/multisc/multisc/models/alexnet"
+	_ "github.com/multisc/multisc/models/bart"
 	_ "github.com/multisc/multisc/models/lpips"
 )

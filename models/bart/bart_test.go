@@ -1,0 +1,206 @@
+package bart
+
+import (
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+	"testing"
+
+	fsggml "github.com/ollama/ollama/fs/ggml"
+
+	"github.com/multisc/multisc/bindings"
+	"github.com/multisc/multisc/bindings/checkpoint"
+	"github.com/multisc/multisc/bindings/parity"
+)
+
+// fixture is bart_tiny_expect.json (testdata/make_fixture.py).
+type fixture struct {
+	Texts           []string
+	InputIDs        [][]int32 `json:"input_ids"`
+	DecoderInputIDs [][]int32 `json:"decoder_input_ids"`
+	Greedy          [][]int32
+	Beam4           [][]int32
+	Beam3           [][]int32
+	Beam3Settings   struct {
+		EarlyStopping bool    `json:"early_stopping"`
+		LengthPenalty float64 `json:"length_penalty"`
+		NoRepeatNgram int     `json:"no_repeat_ngram_size"`
+		MaxLength     int     `json:"max_length"`
+	} `json:"beam3_settings"`
+}
+
+func loadFixture(t *testing.T) fixture {
+	t.Helper()
+	b, err := os.ReadFile("testdata/bart_tiny_expect.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var f fixture
+	if err := json.Unmarshal(b, &f); err != nil {
+		t.Fatal(err)
+	}
+	return f
+}
+
+// openFixture converts testdata/bart_tiny (a Hugging Face folder written by
+// make_fixture.py) with the real converter to typ and opens it on the CPU.
+func openFixture(t *testing.T, typ fsggml.TensorType) *Model {
+	t.Helper()
+	gguf := filepath.Join(t.TempDir(), "bart.gguf")
+	if err := bindings.ConvertFiles(Arch, []string{"testdata/bart_tiny"}, typ, gguf); err != nil {
+		t.Fatal(err)
+	}
+	l, err := bindings.Open(gguf, bindings.Options{Arch: Arch, Device: "cpu"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(l.Close)
+	return l.Model.(*Model)
+}
+
+func inputs(ids [][]int32) []Input {
+	var in []Input
+	for _, x := range ids {
+		in = append(in, Input(x))
+	}
+	return in
+}
+
+// TestTokenizerMatchesReference: the embedded BPE gives the reference
+// tokenizer's ids (GPT-2 encoder.py algorithm in make_fixture.py) and
+// decodes them back to the exact text.
+func TestTokenizerMatchesReference(t *testing.T) {
+	m := openFixture(t, fsggml.TensorTypeF32)
+	f := loadFixture(t)
+	for i, text := range f.Texts {
+		ids, err := m.Tokenizer.Encode(text)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !slices.Equal(ids, f.InputIDs[i]) {
+			t.Errorf("%q: ids %v, want %v", text, ids, f.InputIDs[i])
+		}
+		back, err := m.Tokenizer.Decode(ids)
+		if err != nil || back != text {
+			t.Errorf("round trip %q -> %q, %v", text, back, err)
+		}
+	}
+}
+
+// TestParity: encoder output and teacher-forced logits of the f32
+// conversion within parity.Tol·max|ref| of the reference, for a batch of
+// three inputs of different lengths (padding masked).
+func TestParity(t *testing.T) {
+	m := openFixture(t, fsggml.TensorTypeF32)
+	f := loadFixture(t)
+	want, err := checkpoint.Load("testdata/bart_tiny_expect.safetensors")
+	if err != nil {
+		t.Fatal(err)
+	}
+	logits, enc, err := m.TeacherForced(inputs(f.InputIDs), f.DecoderInputIDs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		name string
+		got  []float32
+	}{{"encoder_out", enc}, {"logits", logits}} {
+		t.Run(c.name, func(t *testing.T) {
+			if err := parity.Compare(c.got, want[c.name].Data, parity.Tol); err != nil {
+				t.Fatal(err)
+			}
+			t.Logf("max|Δ|/max|ref| = %.2e", parity.MaxRelErr(c.got, want[c.name].Data))
+		})
+	}
+}
+
+// trimPad drops HF's right padding after </s> of greedy rows.
+func trimPad(seq []int32, eos int32) []int32 {
+	if k := slices.Index(seq[1:], eos); k >= 0 {
+		return seq[:k+2]
+	}
+	return seq
+}
+
+// TestGenerationMatchesReference: greedy and beam search give the
+// reference's token sequences, with the generation settings recorded from
+// generation_config.json and overridden as the fixture did.
+func TestGenerationMatchesReference(t *testing.T) {
+	m := openFixture(t, fsggml.TensorTypeF32)
+	f := loadFixture(t)
+	if m.Gen.MaxLength != 18 || m.Gen.NumBeams != 4 || !m.Gen.EarlyStopping || m.Gen.NoRepeatNgram != 3 {
+		t.Fatalf("generation defaults %+v, want generation_config.json's", m.Gen)
+	}
+	greedy := m.Gen
+	greedy.NumBeams = 1
+	b3 := m.Gen
+	b3.NumBeams, b3.EarlyStopping, b3.LengthPenalty = 3, f.Beam3Settings.EarlyStopping, f.Beam3Settings.LengthPenalty
+	b3.NoRepeatNgram, b3.MaxLength = f.Beam3Settings.NoRepeatNgram, f.Beam3Settings.MaxLength
+	for _, c := range []struct {
+		name string
+		g    GenerationConfig
+		want [][]int32
+	}{{"greedy", greedy, f.Greedy}, {"beam4", m.Gen, f.Beam4}, {"beam3", b3, f.Beam3}} {
+		t.Run(c.name, func(t *testing.T) {
+			got, err := m.Generate(inputs(f.InputIDs), c.g)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for i := range c.want {
+				if w := trimPad(c.want[i], int32(m.Gen.EOS)); !slices.Equal(got[i], w) {
+					t.Errorf("input %d: %v, want %v", i, got[i], w)
+				}
+			}
+		})
+	}
+}
+
+// TestQuantizedForward: a q8_0 conversion (matrices q8_0, norms and biases
+// f32) through the same forward pass stays within 2e-2·max|ref| of the f32
+// reference logits: q8_0 keeps about 2–3 significant digits per weight.
+func TestQuantizedForward(t *testing.T) {
+	m := openFixture(t, fsggml.TensorTypeQ8_0)
+	f := loadFixture(t)
+	want, err := checkpoint.Load("testdata/bart_tiny_expect.safetensors")
+	if err != nil {
+		t.Fatal(err)
+	}
+	logits, enc, err := m.TeacherForced(inputs(f.InputIDs), f.DecoderInputIDs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, got := range map[string][]float32{"encoder_out": enc, "logits": logits} {
+		rel := parity.MaxRelErr(got, want[name].Data)
+		t.Logf("%s q8_0 max|Δ|/max|ref| = %.2e", name, rel)
+		if err := parity.Compare(got, want[name].Data, 2e-2); err != nil {
+			t.Errorf("%s: %v", name, err)
+		}
+		if rel == 0 {
+			t.Errorf("%s: q8_0 identical to f32: the quantized weights were not used", name)
+		}
+	}
+}
+
+func TestSynthTiny(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "tiny.gguf")
+	if err := bindings.Synth(Arch, "tiny", 3, fsggml.TensorTypeF32, path); err != nil {
+		t.Fatal(err)
+	}
+	l, err := bindings.Open(path, bindings.Options{Arch: Arch, Device: "cpu"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	m := l.Model.(*Model)
+	ids, err := m.Tokenizer.Encode("a red car")
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, err := m.Generate([]Input{ids}, m.Gen)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fmt.Println(out)
+}
