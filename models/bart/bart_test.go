@@ -1,11 +1,12 @@
 package bart
 
 import (
+	"bytes"
 	"encoding/json"
-	"fmt"
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
 
 	fsggml "github.com/ollama/ollama/fs/ggml"
@@ -183,24 +184,135 @@ func TestQuantizedForward(t *testing.T) {
 	}
 }
 
-func TestSynthTiny(t *testing.T) {
-	path := filepath.Join(t.TempDir(), "tiny.gguf")
-	if err := bindings.Synth(Arch, "tiny", 3, fsggml.TensorTypeF32, path); err != nil {
-		t.Fatal(err)
+// TestSynthDeterministic: the same seed gives the same bytes, another seed
+// other weights; the file loads and its tokenizer round-trips.
+func TestSynthDeterministic(t *testing.T) {
+	dir := t.TempDir()
+	write := func(name string, seed uint64) []byte {
+		path := filepath.Join(dir, name)
+		if err := bindings.Synth(Arch, "tiny", seed, fsggml.TensorTypeF32, path); err != nil {
+			t.Fatal(err)
+		}
+		b, err := os.ReadFile(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return b
 	}
-	l, err := bindings.Open(path, bindings.Options{Arch: Arch, Device: "cpu"})
+	a, b, c := write("a.gguf", 3), write("b.gguf", 3), write("c.gguf", 4)
+	if !bytes.Equal(a, b) || bytes.Equal(a, c) {
+		t.Fatal("same seed must give the same bytes and another seed different ones")
+	}
+	l, err := bindings.Open(filepath.Join(dir, "a.gguf"), bindings.Options{Arch: Arch, Device: "cpu"})
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer l.Close()
 	m := l.Model.(*Model)
+	if m.Vocab != 400 || m.Tokenizer.Len() != 400 {
+		t.Fatalf("vocab %d, tokenizer %d", m.Vocab, m.Tokenizer.Len())
+	}
 	ids, err := m.Tokenizer.Encode("a red car")
 	if err != nil {
 		t.Fatal(err)
 	}
-	out, err := m.Generate([]Input{ids}, m.Gen)
+	if back, _ := m.Tokenizer.Decode(ids); ids[0] != 0 || ids[len(ids)-1] != 2 || back != "a red car" {
+		t.Errorf("ids %v decode to %q", ids, back)
+	}
+}
+
+// TestBatchedEqualsSingle: decoding inputs of different lengths together
+// (padding masked, beams side by side) gives each input's sequence alone.
+func TestBatchedEqualsSingle(t *testing.T) {
+	m := openFixture(t, fsggml.TensorTypeF32)
+	f := loadFixture(t)
+	for _, beams := range []int{1, 4} {
+		g := m.Gen
+		g.NumBeams = beams
+		all, err := m.Generate(inputs(f.InputIDs), g)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i, x := range f.InputIDs {
+			one, err := m.Generate([]Input{x}, g)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !slices.Equal(one[0], all[i]) {
+				t.Errorf("beams %d input %d: alone %v, batched %v", beams, i, one[0], all[i])
+			}
+		}
+	}
+}
+
+// TestTokenizerRoundTrip: decode(encode(s)) == s for byte-level edge cases;
+// invalid UTF-8 is repaired to U+FFFD first; control-token strings in the
+// text are recognized as those tokens (RobertaTokenizer does the same).
+func TestTokenizerRoundTrip(t *testing.T) {
+	m := openFixture(t, fsggml.TensorTypeF32)
+	tok := m.Tokenizer
+	for _, s := range []string{"", " ", "  two  spaces", "tabs\tand\nnewlines\n", "ünïcödé ✓ 日本", "a.b,c!?", "'s 've 're"} {
+		ids, err := tok.Encode(s)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if ids[0] != int32(tok.BOS) || ids[len(ids)-1] != int32(tok.EOS) {
+			t.Errorf("%q: ids %v lack <s> … </s>", s, ids)
+		}
+		back, err := tok.Decode(ids)
+		if err != nil || back != s {
+			t.Errorf("%q -> %v -> %q (%v)", s, ids, back, err)
+		}
+	}
+	ids, _ := tok.Encode("a\xffb")
+	if back, _ := tok.Decode(ids); back != "a\uFFFDb" {
+		t.Errorf("invalid UTF-8 decoded as %q, want a\uFFFDb", back)
+	}
+	ids, _ = tok.Encode("x<mask>y")
+	if !slices.Contains(ids, int32(tok.Mask)) {
+		t.Errorf("<mask> in text not recognized: %v", ids)
+	}
+}
+
+// TestCorrectorRules: empty texts come back as they are without a model
+// run, long texts are truncated to the positions with </s> kept and said
+// once.
+func TestCorrectorRules(t *testing.T) {
+	gguf := filepath.Join(t.TempDir(), "bart.gguf")
+	if err := bindings.ConvertFiles(Arch, []string{"testdata/bart_tiny"}, fsggml.TensorTypeF32, gguf); err != nil {
+		t.Fatal(err)
+	}
+	c, err := Open(gguf, bindings.Options{Device: "cpu"})
 	if err != nil {
 		t.Fatal(err)
 	}
-	fmt.Println(out)
+	defer c.Close()
+	var warnings []string
+	c.Warn = func(s string) { warnings = append(warnings, s) }
+	long := strings.Repeat("a man riding a wave ", 30)
+	ids, cut, err := c.Tokenize(long)
+	if err != nil || !cut || len(ids) != c.Model().MaxPositions || ids[len(ids)-1] != int32(c.Model().Tokenizer.EOS) {
+		t.Fatalf("long text: %d ids, cut %v, %v", len(ids), cut, err)
+	}
+	g := c.Defaults()
+	g.NumBeams = 2
+	out, err := c.Correct([]string{"", long, "  ", long + "x", "two dogs"}, g)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ids, _, _ = c.Tokenize("two dogs")
+	seq, err := c.Model().Generate([]Input{ids}, g)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want, _ := c.Model().Tokenizer.Decode(seq[0])
+	if out[0] != "" || out[2] != "  " || out[4] != want {
+		t.Errorf("outputs %q, want \"\", \"  \" and %q", out, want)
+	}
+	if len(warnings) != 1 {
+		t.Errorf("%d warnings, want one: %q", len(warnings), warnings)
+	}
+	if _, err := c.Correct([]string{"x"}, GenerationConfig{NumBeams: 0, MaxLength: 10}); err == nil {
+		t.Error("num_beams 0 accepted")
+	}
 }
