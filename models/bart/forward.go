@@ -87,10 +87,11 @@ func (m *Model) Encode(ctx ml.Context, ids []int32, lens []int, s int) ml.Tensor
 }
 
 // State is the decoder's incremental state for a batch of NB decoder rows
-// (inputs × beams): per decoder layer the self-attention keys and values of
-// every position so far [D, MaxLen, NB], and the cross-attention keys
-// [hd, S, H, B] and values [S, hd, H, B] of the B encoder inputs, computed
-// once. Its tensors live outside any graph; Close frees them.
+// (inputs × beams): per decoder layer the self-attention keys [D, MaxLen, NB]
+// and values, stored transposed [MaxLen, D, NB] so that attention reads
+// them without a copy, of every position so far; and the cross-attention
+// keys [hd, S, H, B] and values [S, hd, H, B] of the B encoder inputs,
+// computed once. Its tensors live outside any graph; Close frees them.
 type State struct {
 	ctx          ml.Context
 	selfK, selfV []ml.Tensor
@@ -120,7 +121,7 @@ func (m *Model) NewState(lens []int, s, beams, maxLen int) *State {
 	for i := range m.Decoder.Layers {
 		lctx := layerCtx(st.ctx, i)
 		st.selfK = append(st.selfK, lctx.Zeros(ml.DTypeF32, m.DModel, maxLen, nb))
-		st.selfV = append(st.selfV, lctx.Zeros(ml.DTypeF32, m.DModel, maxLen, nb))
+		st.selfV = append(st.selfV, lctx.Zeros(ml.DTypeF32, maxLen, m.DModel, nb))
 		st.crossK = append(st.crossK, lctx.Zeros(ml.DTypeF32, hd, s, m.DecHeads, b))
 		st.crossV = append(st.crossV, lctx.Zeros(ml.DTypeF32, s, hd, m.DecHeads, b))
 	}
@@ -145,15 +146,19 @@ func (m *Model) CrossKV(ctx ml.Context, st *State, enc ml.Tensor) {
 
 // Reorder adds to the graph the beam reordering of the self-attention
 // cache: row r takes the keys and values of row src[r] (beam_search's
-// _reorder_cache).
+// _reorder_cache). Only the st.Pos positions decoded so far move.
 func (m *Model) Reorder(ctx ml.Context, st *State, src []int32) {
+	if st.Pos == 0 {
+		return
+	}
 	idx := ctx.Input().FromInts(src, len(src))
+	f := 4 // bytes per f32
 	for i := range m.Decoder.Layers {
 		lctx := layerCtx(ctx, i)
-		for _, c := range []ml.Tensor{st.selfK[i], st.selfV[i]} {
-			flat := c.Reshape(lctx, m.DModel*st.MaxLen, st.NB)
-			ctx.Forward(flat.Rows(lctx, idx).Copy(lctx, flat))
-		}
+		k := st.selfK[i].View(lctx, 0, m.DModel*st.Pos, m.DModel*st.MaxLen*f, st.NB)
+		ctx.Forward(k.Rows(lctx, idx).Copy(lctx, k))
+		v := st.selfV[i].Reshape(lctx, st.MaxLen*m.DModel, st.NB)
+		ctx.Forward(v.Rows(lctx, idx).Copy(lctx, v))
 	}
 }
 
@@ -182,22 +187,14 @@ func (m *Model) Step(ctx ml.Context, st *State, ids []int32, t int) ml.Tensor {
 	f := 4 // bytes per f32
 	for i, l := range dec.Layers {
 		lctx := layerCtx(ctx, i)
-		// append this step's keys and values to the cache
-		for _, kv := range []struct {
-			w     *Attention
-			cache ml.Tensor
-			value bool
-		}{{l.SelfAttn, st.selfK[i], false}, {l.SelfAttn, st.selfV[i], true}} {
-			proj := kv.w.Key
-			if kv.value {
-				proj = kv.w.Value
-			}
-			dst := kv.cache.View(lctx, p0*d*f, d, d*f, t, d*st.MaxLen*f, nb)
-			ctx.Forward(proj.Forward(lctx, x).Copy(lctx, dst))
-		}
-		// read positions 0 … tk−1: [hd, H, Tk, NB] views of the cache
+		// append this step's keys [D, T, NB] and values (transposed, [T, D, NB])
+		kDst := st.selfK[i].View(lctx, p0*d*f, d, d*f, t, d*st.MaxLen*f, nb)
+		ctx.Forward(l.SelfAttn.Key.Forward(lctx, x).Copy(lctx, kDst))
+		vDst := st.selfV[i].View(lctx, p0*f, t, st.MaxLen*f, d, st.MaxLen*d*f, nb)
+		ctx.Forward(l.SelfAttn.Value.Forward(lctx, x).Permute(lctx, 1, 0, 2, 3).Copy(lctx, vDst))
+		// read positions 0 … tk−1: keys [hd, Tk, H, NB], values [Tk, hd, H, NB]
 		k := st.selfK[i].View(lctx, 0, hd, hd*f, m.DecHeads, d*f, tk, d*st.MaxLen*f, nb).Permute(lctx, 0, 2, 1, 3)
-		v := st.selfV[i].View(lctx, 0, hd, hd*f, m.DecHeads, d*f, tk, d*st.MaxLen*f, nb).Permute(lctx, 1, 2, 0, 3).Contiguous(lctx)
+		v := st.selfV[i].View(lctx, 0, tk, st.MaxLen*f, hd, hd*st.MaxLen*f, m.DecHeads, d*st.MaxLen*f, nb)
 		h := l.SelfAttn.attend(lctx, x, k, v, causal, m.DecHeads)
 		x = l.SelfAttnNorm.Forward(lctx, x.Add(lctx, h), lnEps)
 		h = l.CrossAttn.attend(lctx, x, st.crossK[i], st.crossV[i], cross, m.DecHeads)
