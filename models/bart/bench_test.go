@@ -25,6 +25,8 @@ import (
 //	multisc synth --arch bart --size full --seed 1 --type f16 --out /tmp/bart-f16.gguf
 //	MULTISC_BART_MODEL=/tmp/bart-f16.gguf go test ./models/bart -run '^$' -bench Correct -benchtime 1x -count 3
 //
+// MULTISC_BART_SINGLE=1 adds the one-caption-at-a-time runs at full size,
+// MULTISC_BART_N=K uses the first K captions.
 // The engine runs with 2 threads (MULTISC_BART_THREADS changes it), as does
 // the PyTorch anchor, testdata/bench_reference.py. max_length is fixed at benchMaxLen so both sides decode the same
 // number of steps on random weights.
@@ -78,6 +80,9 @@ func BenchmarkCorrect(b *testing.B) {
 	n := 100
 	if os.Getenv("MULTISC_BART_MODEL") == "" {
 		n = 8 // the tiny default only checks that the benchmark runs
+	}
+	if v, err := strconv.Atoi(os.Getenv("MULTISC_BART_N")); err == nil && v > 0 {
+		n = v // fewer captions (one-at-a-time runs at full size are slow)
 	}
 	texts := BenchCaptions(n, 1)
 	for _, beams := range []int{1, 4} {
