@@ -27,7 +27,7 @@ func synthBart(t *testing.T) string {
 func TestCorrect(t *testing.T) {
 	model := synthBart(t)
 	texts := []string{"a rfd caz parked on the streat", "", "two dogz", "a man\xffriding"}
-	c, err := bart.Open(model, bindings.Options{Device: "cpu"})
+	c, err := bart.Open(model, bindings.Options{Device: "cpu", Threads: 1})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -42,7 +42,7 @@ func TestCorrect(t *testing.T) {
 		t.Fatalf("library gave %q", want)
 	}
 
-	out, stderr, code := runCLI(t, append([]string{"correct", "--model", model, "--beams", "2", "--device", "cpu"}, texts...)...)
+	out, stderr, code := runCLI(t, append([]string{"correct", "--model", model, "--beams", "2", "--device", "cpu", "--threads", "1"}, texts...)...)
 	if code != 0 {
 		t.Fatal(stderr)
 	}
@@ -58,7 +58,7 @@ func TestCorrect(t *testing.T) {
 
 	correctStdin = strings.NewReader(strings.Join(texts, "\n") + "\n")
 	defer func() { correctStdin = nil }()
-	out, stderr, code = runCLI(t, "correct", "--model", model, "--beams", "2", "--json", "--batch", "2", "--device", "cpu")
+	out, stderr, code = runCLI(t, "correct", "--model", model, "--beams", "2", "--json", "--batch", "2", "--device", "cpu", "--threads", "1")
 	if code != 0 {
 		t.Fatal(stderr)
 	}
@@ -79,7 +79,7 @@ func TestCorrect(t *testing.T) {
 func TestCorrectLongInput(t *testing.T) {
 	model := synthBart(t)
 	long := strings.Repeat("the quick brown fox ", 40)
-	out, stderr, code := runCLI(t, "correct", "--model", model, "--beams", "1", "--max-length", "6", "--device", "cpu", long, long)
+	out, stderr, code := runCLI(t, "correct", "--model", model, "--beams", "1", "--max-length", "6", "--device", "cpu", "--threads", "1", long, long)
 	if code != 0 {
 		t.Fatal(stderr)
 	}
@@ -147,7 +147,7 @@ func TestCorrectBadInput(t *testing.T) {
 		{"batch", []string{"correct", "--model", model, "--batch", "0", "x"}, []string{"--batch"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			_, stderr, code := runCLI(t, append(tc.args, "--device", "cpu")...)
+			_, stderr, code := runCLI(t, append(tc.args, "--device", "cpu", "--threads", "1")...)
 			wantBadInput(t, stderr, code, tc.frags...)
 		})
 	}

@@ -53,7 +53,7 @@ func openFixture(t *testing.T, typ fsggml.TensorType) *Model {
 	if err := bindings.ConvertFiles(Arch, []string{"testdata/bart_tiny"}, typ, gguf); err != nil {
 		t.Fatal(err)
 	}
-	l, err := bindings.Open(gguf, bindings.Options{Arch: Arch, Device: "cpu"})
+	l, err := bindings.Open(gguf, bindings.Options{Arch: Arch, Device: "cpu", Threads: 1})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -203,7 +203,7 @@ func TestSynthDeterministic(t *testing.T) {
 	if !bytes.Equal(a, b) || bytes.Equal(a, c) {
 		t.Fatal("same seed must give the same bytes and another seed different ones")
 	}
-	l, err := bindings.Open(filepath.Join(dir, "a.gguf"), bindings.Options{Arch: Arch, Device: "cpu"})
+	l, err := bindings.Open(filepath.Join(dir, "a.gguf"), bindings.Options{Arch: Arch, Device: "cpu", Threads: 1})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -282,7 +282,7 @@ func TestCorrectorRules(t *testing.T) {
 	if err := bindings.ConvertFiles(Arch, []string{"testdata/bart_tiny"}, fsggml.TensorTypeF32, gguf); err != nil {
 		t.Fatal(err)
 	}
-	c, err := Open(gguf, bindings.Options{Device: "cpu"})
+	c, err := Open(gguf, bindings.Options{Device: "cpu", Threads: 1})
 	if err != nil {
 		t.Fatal(err)
 	}
