@@ -158,29 +158,39 @@ func TestGenerationMatchesReference(t *testing.T) {
 	}
 }
 
-// TestQuantizedForward: a q8_0 conversion (matrices q8_0, norms and biases
-// f32) through the same forward pass stays within 2e-2·max|ref| of the f32
-// reference logits: q8_0 keeps about 2–3 significant digits per weight.
+// TestQuantizedForward: q8_0 and q4_0 conversions (matrices quantized,
+// norms and biases f32) run through the same forward pass and stay within
+// a stated tolerance of the f32 reference: 2e-2·max|ref| for q8_0 (about
+// 2–3 significant digits per weight), 1.5e-1·max|ref| for q4_0 (4-bit
+// weights). Each must differ from the f32 result, or the quantized weights
+// were not used.
 func TestQuantizedForward(t *testing.T) {
-	m := openFixture(t, fsggml.TensorTypeQ8_0)
 	f := loadFixture(t)
 	want, err := checkpoint.Load("testdata/bart_tiny_expect.safetensors")
 	if err != nil {
 		t.Fatal(err)
 	}
-	logits, enc, err := m.TeacherForced(inputs(f.InputIDs), f.DecoderInputIDs)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for name, got := range map[string][]float32{"encoder_out": enc, "logits": logits} {
-		rel := parity.MaxRelErr(got, want[name].Data)
-		t.Logf("%s q8_0 max|Δ|/max|ref| = %.2e", name, rel)
-		if err := parity.Compare(got, want[name].Data, 2e-2); err != nil {
-			t.Errorf("%s: %v", name, err)
-		}
-		if rel == 0 {
-			t.Errorf("%s: q8_0 identical to f32: the quantized weights were not used", name)
-		}
+	for _, c := range []struct {
+		typ fsggml.TensorType
+		tol float64
+	}{{fsggml.TensorTypeQ8_0, 2e-2}, {fsggml.TensorTypeQ4_0, 1.5e-1}} {
+		t.Run(c.typ.String(), func(t *testing.T) {
+			m := openFixture(t, c.typ)
+			logits, enc, err := m.TeacherForced(inputs(f.InputIDs), f.DecoderInputIDs)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for name, got := range map[string][]float32{"encoder_out": enc, "logits": logits} {
+				rel := parity.MaxRelErr(got, want[name].Data)
+				t.Logf("%s max|Δ|/max|ref| = %.2e", name, rel)
+				if err := parity.Compare(got, want[name].Data, c.tol); err != nil {
+					t.Errorf("%s: %v", name, err)
+				}
+				if rel < 1e-5 {
+					t.Errorf("%s: as close as f32 (%.1e): the quantized weights were not used", name, rel)
+				}
+			}
+		})
 	}
 }
 
