@@ -288,7 +288,7 @@ func (m *Model) beamSearch(st *State, g GenerationConfig) ([][]int32, error) {
 			top := make([]cand, 0, 2*k)
 			for j := range k {
 				r := bi*k + j
-				ls := logSoftmax(logits[r])
+				ls := logSoftmax(logits[r]) // in place: the logits are ours
 				g.process(ls, seqs[r])
 				for t, x := range ls {
 					top = pushTop(top, cand{float64(x) + scores[r], j, t}, 2*k)
@@ -359,7 +359,8 @@ func pushTop(top []cand, c cand, n int) []cand {
 	return top
 }
 
-// logSoftmax returns log_softmax of x (f32 like torch, summed in f64).
+// logSoftmax turns x into log_softmax(x) in place (f32 like torch, the sum
+// in f64) and returns it.
 func logSoftmax(x []float32) []float32 {
 	mx := float32(math.Inf(-1))
 	for _, v := range x {
@@ -370,11 +371,10 @@ func logSoftmax(x []float32) []float32 {
 		sum += math.Exp(float64(v - mx))
 	}
 	ls := float32(math.Log(sum))
-	out := make([]float32, len(x))
 	for i, v := range x {
-		out[i] = v - mx - ls
+		x[i] = v - mx - ls
 	}
-	return out
+	return x
 }
 
 // TeacherForced runs the decoder teacher-forced on dec [T·NB] ids (the fixture
