@@ -247,6 +247,16 @@ func convertTensors(sd checkpoint.StateDict, kv fsggml.KV) (map[string][]float32
 		values[key] = t.Data
 		return nil
 	}
+	// A BartModel checkpoint (no "model." prefix) reads as the model part of
+	// BartForConditionalGeneration.
+	if _, ok := sd["shared.weight"]; ok {
+		for _, k := range sd.Keys() {
+			if !strings.HasPrefix(k, "model.") && k != "final_logits_bias" && k != "lm_head.weight" {
+				sd["model."+k] = sd[k]
+				delete(sd, k)
+			}
+		}
+	}
 	// the shared embedding, and its tied copies (which must be equal)
 	shared := "model.shared.weight"
 	if _, ok := sd[shared]; !ok {
@@ -266,11 +276,16 @@ func convertTensors(sd checkpoint.StateDict, kv fsggml.KV) (map[string][]float32
 			delete(sd, tied)
 		}
 	}
-	flb, err := sd.Take("final_logits_bias", 1, v)
-	if err != nil {
-		return nil, err
+	// A BartModel checkpoint has no LM head buffer: final_logits_bias is
+	// zeros, as BartForConditionalGeneration initializes it.
+	values["final_logits_bias"] = make([]float32, v)
+	if _, ok := sd["final_logits_bias"]; ok {
+		flb, err := sd.Take("final_logits_bias", 1, v)
+		if err != nil {
+			return nil, err
+		}
+		values["final_logits_bias"] = flb.Data
 	}
-	values["final_logits_bias"] = flb.Data
 	lin := func(name string, in, out int) error {
 		if err := take(name+".weight", out, in); err != nil {
 			return err

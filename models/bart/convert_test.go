@@ -7,6 +7,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -97,6 +98,42 @@ func TestConvertSafetensors(t *testing.T) {
 	y, _ := os.ReadFile(b)
 	if len(x) == 0 || !bytes.Equal(x, y) {
 		t.Fatal("safetensors and pytorch_model.bin conversions differ")
+	}
+}
+
+// TestConvertBartModel: a BartModel state dict (no "model." prefix, no
+// final_logits_bias) converts to the same tensors with a zero
+// final_logits_bias.
+func TestConvertBartModel(t *testing.T) {
+	dir := fixtureFolder(t, func(sd checkpoint.StateDict) {
+		untie(sd)
+		delete(sd, "final_logits_bias")
+		for _, k := range sd.Keys() {
+			sd[strings.TrimPrefix(k, "model.")] = sd[k]
+			delete(sd, k)
+		}
+	})
+	_, got, err := Convert([]string{dir})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, want, err := Convert([]string{"testdata/bart_tiny"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for k, v := range want {
+		if k == "final_logits_bias" {
+			if slices.ContainsFunc(got[k], func(x float32) bool { return x != 0 }) {
+				t.Error("final_logits_bias not zero")
+			}
+			continue
+		}
+		if !slices.Equal(got[k], v) {
+			t.Errorf("%s differs", k)
+		}
+	}
+	if len(got) != len(want) {
+		t.Errorf("%d tensors, want %d", len(got), len(want))
 	}
 }
 

@@ -19,7 +19,9 @@
 // mechanical changes: the tied copies model.encoder.embed_tokens.weight,
 // model.decoder.embed_tokens.weight and lm_head.weight are dropped (they
 // must equal model.shared.weight), and final_logits_bias [1, V] is stored
-// 1-D [V].
+// 1-D [V]. A BartModel checkpoint (keys without the "model." prefix, no
+// LM head) converts too: its keys get the prefix and final_logits_bias is
+// zeros, as BartForConditionalGeneration initializes it.
 //
 //	model.shared.weight                          -> Model.Shared.Weight          [D, V]
 //	model.{encoder,decoder}.embed_positions.weight -> Stack.Positions.Weight     [D, P+2]
