@@ -107,11 +107,13 @@ func (l lazyTensor) WriteTo(w io.Writer) (int64, error) {
 }
 
 // withArch returns a copy of an architecture's config with every key given
-// its full name ("<arch>.key") and general.architecture set.
+// its full name ("<arch>.key") and general.architecture set. general.* and
+// tokenizer.* keys (an embedded tokenizer, GGUF's convention) keep their
+// names.
 func withArch(kv fsggml.KV, arch string) fsggml.KV {
 	out := fsggml.KV{"general.architecture": arch}
 	for k, v := range kv {
-		if strings.HasPrefix(k, "general.") || strings.HasPrefix(k, arch+".") {
+		if strings.HasPrefix(k, "general.") || strings.HasPrefix(k, "tokenizer.") || strings.HasPrefix(k, arch+".") {
 			out[k] = v
 		} else {
 			out[arch+"."+k] = v
