@@ -1,0 +1,89 @@
+package sd
+
+import (
+	"path/filepath"
+	"testing"
+
+	fsggml "github.com/ollama/ollama/fs/ggml"
+	"github.com/ollama/ollama/ml"
+
+	"github.com/multisc/multisc/bindings"
+	"github.com/multisc/multisc/bindings/checkpoint"
+	"github.com/multisc/multisc/bindings/parity"
+)
+
+var fixtureInputs = []string{"testdata/sd_tiny.safetensors", "testdata/vocab.json", "testdata/merges.txt"}
+
+// openFixture converts the PyTorch fixture (testdata/make_fixture.py) with
+// the real converter to typ and opens it on the CPU.
+func openFixture(t testing.TB, typ fsggml.TensorType) *Model {
+	t.Helper()
+	out := filepath.Join(t.TempDir(), "sd.gguf")
+	if err := bindings.ConvertFiles(Arch, fixtureInputs, typ, out); err != nil {
+		t.Fatal(err)
+	}
+	l, err := bindings.Open(out, bindings.Options{Arch: Arch, Device: "cpu"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(l.Close)
+	return l.Model.(*Model)
+}
+
+func loadExpect(t testing.TB) checkpoint.StateDict {
+	t.Helper()
+	want, err := checkpoint.Load("testdata/sd_tiny_expect.safetensors")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return want
+}
+
+func toInt32(v []float32) []int32 {
+	out := make([]int32, len(v))
+	for i, x := range v {
+		out[i] = int32(x)
+	}
+	return out
+}
+
+func toF64(v []float32) []float64 {
+	out := make([]float64, len(v))
+	for i, x := range v {
+		out[i] = float64(x)
+	}
+	return out
+}
+
+// TestParity: text encoder (last and penultimate layer), UNet, VAE encoder
+// (posterior mean and log-variance) and decoder of the converted fixture
+// match the PyTorch reference within parity.Tol·max|ref|.
+func TestParity(t *testing.T) {
+	m := openFixture(t, fsggml.TensorTypeF32)
+	want := loadExpect(t)
+	ids, x, img := want["ids"], want["unet_x"], want["vae_img"]
+	text := want["text"]
+	got, _ := bindings.Compute(m.Backend(), func(ctx ml.Context) []ml.Tensor {
+		idT := ctx.Input().FromInts(toInt32(ids.Data), 77, 2)
+		ctxT := ctx.Input().FromFloats(text.Data, text.Shape[2], 77, 2)
+		xT := ctx.Input().FromFloats(x.Data, x.Shape[3], x.Shape[2], x.Shape[1], x.Shape[0])
+		imgT := ctx.Input().FromFloats(img.Data, img.Shape[3], img.Shape[2], img.Shape[1], img.Shape[0])
+		zT := ctx.Input().FromFloats(x.Data[:x.Numel()/2], x.Shape[3], x.Shape[2], x.Shape[1], 1)
+		mean, logvar := m.VAE.Encode(ctx, imgT)
+		return []ml.Tensor{
+			m.Text.Forward(ctx, idT, 1),
+			m.Text.Forward(ctx, idT, 2),
+			m.UNet.Forward(ctx, xT, toF64(want["unet_t"].Data), ctxT),
+			mean, logvar,
+			m.VAE.Decode(ctx, zT),
+		}
+	})
+	for i, name := range []string{"text", "text_skip2", "unet_out", "vae_mean", "vae_logvar", "vae_dec"} {
+		t.Run(name, func(t *testing.T) {
+			if err := parity.Compare(got[i], want[name].Data, parity.Tol); err != nil {
+				t.Fatal(err)
+			}
+			t.Logf("max|Δ|/max|ref| = %.2e", parity.MaxRelErr(got[i], want[name].Data))
+		})
+	}
+}
