@@ -6,4 +6,5 @@ package all
 import (
 	_ "github.com/multisc/multisc/models/alexnet"
 	_ "github.com/multisc/multisc/models/lpips"
+	_ "github.com/multisc/multisc/models/sd"
 )

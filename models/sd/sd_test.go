@@ -3,6 +3,7 @@ package sd
 import (
 	"path/filepath"
 	"testing"
+	"time"
 
 	fsggml "github.com/ollama/ollama/fs/ggml"
 	"github.com/ollama/ollama/ml"
@@ -22,7 +23,7 @@ func openFixture(t testing.TB, typ fsggml.TensorType) *Model {
 	if err := bindings.ConvertFiles(Arch, fixtureInputs, typ, out); err != nil {
 		t.Fatal(err)
 	}
-	l, err := bindings.Open(out, bindings.Options{Arch: Arch, Device: "cpu"})
+	l, err := bindings.Open(out, bindings.Options{Arch: Arch, Device: "cpu", Threads: 1})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -86,4 +87,42 @@ func TestParity(t *testing.T) {
 			t.Logf("max|Δ|/max|ref| = %.2e", parity.MaxRelErr(got[i], want[name].Data))
 		})
 	}
+}
+
+// TestEulerRun: a whole 3-step Euler run with classifier-free guidance
+// (batch of 2, cfg 7.5) of the converted fixture UNet from the fixture's
+// noise matches the reference loop (make_fixture.py, float64 sampler, f32
+// UNet); the plan's σ and timesteps match the reference's numpy values.
+func TestEulerRun(t *testing.T) {
+	m := openFixture(t, fsggml.TensorTypeF32)
+	want := loadExpect(t)
+	p, err := NewPlan("euler", 3)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := parity.Compare(toF32(p.Sigmas), want["euler_sigmas"].Data, 1e-7); err != nil {
+		t.Errorf("sigmas %v: %v", p.Sigmas, err)
+	}
+	if err := parity.Compare(toF32(p.Timesteps), want["euler_timesteps"].Data, 0); err != nil {
+		t.Errorf("timesteps %v: %v", p.Timesteps, err)
+	}
+	noise := want["euler_noise"]
+	x := toF64(noise.Data)
+	for i := range x {
+		x[i] *= p.InitScale
+	}
+	w, h := noise.Shape[3], noise.Shape[2]
+	got := m.Sample(p, x, w, h, want["text"].Data, 2, 7.5, Noise{}, func(i int, d time.Duration) { t.Logf("step %d: %v", i, d) })
+	if err := parity.Compare(toF32(got), want["euler_out"].Data, parity.Tol); err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("max|Δ|/max|ref| = %.2e", parity.MaxRelErr(toF32(got), want["euler_out"].Data))
+}
+
+func toF32(v []float64) []float32 {
+	out := make([]float32, len(v))
+	for i, x := range v {
+		out[i] = float32(x)
+	}
+	return out
 }
