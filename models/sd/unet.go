@@ -310,7 +310,10 @@ func (u *UNet) Forward(ctx ml.Context, x ml.Tensor, ts []float64, ctxt ml.Tensor
 	temb := ctx.Input().FromFloats(TimestepEmbedding(ts, o.ModelChannels), o.ModelChannels, len(ts))
 	emb := u.TimeOut.Forward(ctx, u.TimeIn.Forward(ctx, temb).SILU(ctx))
 	embSiLU := emb.SILU(ctx) // every ResBlock's emb_layers start with SiLU
-	run := func(s *UNetSeq, h ml.Tensor) ml.Tensor {
+	// upTo is the skip the next output block concatenates: an upsample
+	// goes to its size (×2, or diffusers' forward_upsample_size when the
+	// latent size is not a multiple of 2^(levels−1)).
+	run := func(s *UNetSeq, h, upTo ml.Tensor) ml.Tensor {
 		for _, l := range s.Layers {
 			switch l.kind {
 			case kindConvIn:
@@ -322,7 +325,12 @@ func (u *UNet) Forward(ctx ml.Context, x ml.Tensor, ts []float64, ctxt ml.Tensor
 			case kindDown:
 				h = l.Op.Forward(ctx, h, 2, 1)
 			case kindUp:
-				h = l.UpConv.Forward(ctx, bindings.Upsample(ctx, h, 2), 1, 1)
+				w, hh := 2*h.Dim(0), 2*h.Dim(1)
+				if upTo != nil {
+					w, hh = upTo.Dim(0), upTo.Dim(1)
+				}
+				h = h.Interpolate(ctx, [4]int{w, hh, h.Dim(2), h.Dim(3)}, ml.SamplingModeNearest)
+				h = l.UpConv.Forward(ctx, h, 1, 1)
 			}
 		}
 		return h
@@ -330,14 +338,18 @@ func (u *UNet) Forward(ctx ml.Context, x ml.Tensor, ts []float64, ctxt ml.Tensor
 	var hs []ml.Tensor
 	h := x
 	for _, s := range u.Input {
-		h = run(s, h)
+		h = run(s, h, nil)
 		hs = append(hs, h)
 	}
-	h = run(u.Middle, h)
+	h = run(u.Middle, h, nil)
 	for _, s := range u.Output {
 		skip := hs[len(hs)-1]
 		hs = hs[:len(hs)-1]
-		h = run(s, h.Concat(ctx, skip, 2))
+		var next ml.Tensor
+		if len(hs) > 0 {
+			next = hs[len(hs)-1]
+		}
+		h = run(s, h.Concat(ctx, skip, 2), next)
 	}
 	return u.OutConv.Forward(ctx, u.OutNorm.Forward(ctx, h, o.Groups, 1e-5).SILU(ctx), 1, 1)
 }
