@@ -17,9 +17,9 @@ import (
 // namePrefixes is the mechanical rename between single-file checkpoint keys
 // and GGUF names (see the package comment).
 var namePrefixes = [][2]string{
-	{"cond_stage_model.transformer.text_model.", "te."},
-	{"model.diffusion_model.", "unet."},
-	{"first_stage_model.", "vae."},
+	{"cond_stage_model.transformer.text_model.", "0.te."},
+	{"model.diffusion_model.", "1.unet."},
+	{"first_stage_model.", "2.vae."},
 }
 
 // GGUFName maps a single-file checkpoint key to its GGUF tensor name; ok is
@@ -152,36 +152,36 @@ func inferOptions(shapes map[string][]int) (Options, error) {
 	}
 	var err error
 	// text
-	if o.Text.Vocab, err = dim("te.embeddings.token_embedding.weight", 0); err != nil {
+	if o.Text.Vocab, err = dim("0.te.embeddings.token_embedding.weight", 0); err != nil {
 		return o, err
 	}
-	o.Text.Width, _ = dim("te.embeddings.token_embedding.weight", 1)
-	if o.Text.Positions, err = dim("te.embeddings.position_embedding.weight", 0); err != nil {
+	o.Text.Width, _ = dim("0.te.embeddings.token_embedding.weight", 1)
+	if o.Text.Positions, err = dim("0.te.embeddings.position_embedding.weight", 0); err != nil {
 		return o, err
 	}
 	for {
-		if _, ok := shapes[fmt.Sprintf("te.encoder.layers.%d.mlp.fc1.weight", o.Text.Layers)]; !ok {
+		if _, ok := shapes[fmt.Sprintf("0.te.encoder.layers.%d.mlp.fc1.weight", o.Text.Layers)]; !ok {
 			break
 		}
 		o.Text.Layers++
 	}
-	if o.Text.FF, err = dim("te.encoder.layers.0.mlp.fc1.weight", 0); err != nil {
+	if o.Text.FF, err = dim("0.te.encoder.layers.0.mlp.fc1.weight", 0); err != nil {
 		return o, err
 	}
 	o.Text.Heads, o.Text.QuickGELU = 12, true
 	// unet
 	u := &o.UNet
-	if u.ModelChannels, err = dim("unet.input_blocks.0.0.weight", 0); err != nil {
+	if u.ModelChannels, err = dim("1.unet.input_blocks.0.0.weight", 0); err != nil {
 		return o, err
 	}
-	u.InChannels, _ = dim("unet.input_blocks.0.0.weight", 1)
-	if u.ContextDim, err = dim("unet.middle_block.1.tb.0.attn2.to_k.weight", 1); err != nil {
+	u.InChannels, _ = dim("1.unet.input_blocks.0.0.weight", 1)
+	if u.ContextDim, err = dim("1.unet.middle_block.1.tb.0.attn2.to_k.weight", 1); err != nil {
 		return o, err
 	}
 	u.Heads, u.Groups = 8, 32
 	nres, att := 0, false
 	for i := 1; ; i++ {
-		pre := fmt.Sprintf("unet.input_blocks.%d.0.", i)
+		pre := fmt.Sprintf("1.unet.input_blocks.%d.0.", i)
 		if _, ok := shapes[pre+"op.weight"]; ok {
 			u.ResBlocks, nres = nres, 0
 			continue
@@ -190,7 +190,7 @@ func inferOptions(shapes map[string][]int) (Options, error) {
 		if err != nil {
 			break
 		}
-		_, hasAttn := shapes[fmt.Sprintf("unet.input_blocks.%d.1.proj_in.weight", i)]
+		_, hasAttn := shapes[fmt.Sprintf("1.unet.input_blocks.%d.1.proj_in.weight", i)]
 		if nres == 0 {
 			u.ChannelMult = append(u.ChannelMult, c/u.ModelChannels)
 			u.Attention = append(u.Attention, hasAttn)
@@ -206,21 +206,21 @@ func inferOptions(shapes map[string][]int) (Options, error) {
 	}
 	// vae
 	v := &o.VAE
-	if v.Channels, err = dim("vae.encoder.conv_in.weight", 0); err != nil {
+	if v.Channels, err = dim("2.vae.encoder.conv_in.weight", 0); err != nil {
 		return o, err
 	}
-	if v.ZChannels, err = dim("vae.decoder.conv_in.weight", 1); err != nil {
+	if v.ZChannels, err = dim("2.vae.decoder.conv_in.weight", 1); err != nil {
 		return o, err
 	}
 	for i := 0; ; i++ {
-		c, err := dim(fmt.Sprintf("vae.encoder.down.%d.block.0.conv1.weight", i), 0)
+		c, err := dim(fmt.Sprintf("2.vae.encoder.down.%d.block.0.conv1.weight", i), 0)
 		if err != nil {
 			break
 		}
 		v.ChannelMult = append(v.ChannelMult, c/v.Channels)
 	}
 	for {
-		if _, ok := shapes[fmt.Sprintf("vae.encoder.down.0.block.%d.conv1.weight", v.ResBlocks)]; !ok {
+		if _, ok := shapes[fmt.Sprintf("2.vae.encoder.down.0.block.%d.conv1.weight", v.ResBlocks)]; !ok {
 			break
 		}
 		v.ResBlocks++

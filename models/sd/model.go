@@ -9,32 +9,40 @@
 // One GGUF file, general.architecture "sd15", holds the three networks, the
 // CLIP tokenizer (sd15.text.tokens, sd15.text.merges) and the configuration
 // (sd15.text.*, sd15.unet.*, sd15.vae.*). Tensor names are the single-file
-// checkpoint's keys after one mechanical rename, needed because the pinned
-// ggml stores tensor names in 64 bytes (GGML_MAX_NAME) and SD's longest keys
-// have 84 characters (stable-diffusion.cpp builds ggml with 128):
+// checkpoint's keys after one mechanical rename:
 //
 //	checkpoint key prefix                        GGUF prefix   Go field
-//	cond_stage_model.transformer.text_model.     te.           Model.Text (clip.TextModel)
-//	model.diffusion_model.                       unet.         Model.UNet
-//	first_stage_model.                           vae.          Model.VAE
+//	cond_stage_model.transformer.text_model.     0.te.         Model.Text (clip.TextModel)
+//	model.diffusion_model.                       1.unet.       Model.UNet
+//	first_stage_model.                           2.vae.        Model.VAE
 //	... .transformer_blocks. ...                 ... .tb. ...  SpatialTransformer.Blocks
+//
+// Why: the pinned ggml stores tensor names in 64 bytes (GGML_MAX_NAME) and
+// SD's longest keys have 84 characters (stable-diffusion.cpp builds its ggml
+// with 128), so the prefixes are shortened; and ollama's loader places a
+// tensor by the first number in its name, leaving names without one (e.g.
+// first_stage_model.decoder.conv_in.weight) on the CPU, so each network's
+// prefix carries its index: 0, 1, 2 are the loader's "layers", all of which
+// bindings.Open puts on the chosen GPU (bindings.LoaderSlot states the
+// rule; TestPlacement checks every name).
 //
 // Everything after the prefix is unchanged (GGUFName, CheckpointName), e.g.
 // model.diffusion_model.input_blocks.1.1.transformer_blocks.0.attn2.to_k.weight
-// is unet.input_blocks.1.1.tb.0.attn2.to_k.weight, UNet.Input[1].Layers[1]
+// is 1.unet.input_blocks.1.1.tb.0.attn2.to_k.weight, UNet.Input[1].Layers[1]
 // .SpatialTransformer.Blocks[0].Attn2.Key. Within each network:
 //
-//	unet.time_embed.{0,2}                  UNet.TimeIn, TimeOut
-//	unet.input_blocks.0.0                  conv_in (UNetLayer.ConvIn)
-//	unet.{input,output}_blocks.N.M / middle_block.M
+//	time_embed.{0,2}                       UNet.TimeIn, TimeOut
+//	input_blocks.0.0                       conv_in (UNetLayer.ConvIn)
+//	{input,output}_blocks.N.M, middle_block.M
 //	                                       UNetLayer: ResBlock (in_layers.{0,2},
 //	                                       emb_layers.1, out_layers.{0,3},
 //	                                       skip_connection), SpatialTransformer
 //	                                       (norm, proj_in, tb.0.*, proj_out),
 //	                                       op (downsample), conv (upsample)
-//	unet.out.{0,2}                         UNet.OutNorm, OutConv
-//	vae.{encoder,decoder}.*, vae.{post_,}quant_conv   VAE (vae.go)
-//	te.*                                   clip.TextModel (models/clip/text.go)
+//	out.{0,2}                              UNet.OutNorm, OutConv
+//	{encoder,decoder}.*, {post_,}quant_conv   VAE (vae.go)
+//	embeddings.*, encoder.layers.N.*, final_layer_norm.*
+//	                                       clip.TextModel (models/clip/text.go)
 //
 // Conversion (convert.go) reads SD 1.5 single-file checkpoints
 // (.safetensors, .ckpt) plus the CLIP tokenizer's vocab.json and merges.txt,
@@ -86,9 +94,9 @@ type Options struct {
 // Model is SD 1.5 loaded by ollama's registry.
 type Model struct {
 	model.Base
-	Text *clip.TextModel `gguf:"te"`
-	UNet *UNet           `gguf:"unet"`
-	VAE  *VAE            `gguf:"vae"`
+	Text *clip.TextModel `gguf:"0.te"`
+	UNet *UNet           `gguf:"1.unet"`
+	VAE  *VAE            `gguf:"2.vae"`
 
 	Tokenizer *clip.Tokenizer
 	Options
@@ -308,13 +316,13 @@ func withPrefix(kv fsggml.KV) fsggml.KV {
 }
 
 func tensorsFor(o Options) ([]bindings.TensorSpec, error) {
-	specs := textTensors(o.Text, "te.")
-	u, err := unetTensors(o.UNet, "unet.")
+	specs := textTensors(o.Text, "0.te.")
+	u, err := unetTensors(o.UNet, "1.unet.")
 	if err != nil {
 		return nil, err
 	}
 	specs = append(specs, u...)
-	return append(specs, vaeTensors(o.VAE, "vae.")...), nil
+	return append(specs, vaeTensors(o.VAE, "2.vae.")...), nil
 }
 
 func textTensors(o TextOptions, prefix string) []bindings.TensorSpec {

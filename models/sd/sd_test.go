@@ -2,6 +2,7 @@ package sd
 
 import (
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -125,4 +126,44 @@ func toF32(v []float64) []float32 {
 		out[i] = float32(x)
 	}
 	return out
+}
+
+// TestPlacement: every tensor of the tiny and the full model is in a loader
+// layer (none in the CPU-only input slot), so on cuda:N bindings.Open puts
+// every weight of the text encoder, UNet and VAE on the GPU; each network
+// is one layer (0 text, 1 UNet, 2 VAE).
+func TestPlacement(t *testing.T) {
+	for _, o := range []Options{TinyOptions, FullOptions} {
+		specs, err := tensorsFor(o)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, s := range specs {
+			slot, layer := bindings.LoaderSlot(s.Name)
+			want := map[string]int{"0.te.": 0, "1.unet.": 1, "2.vae.": 2}[s.Name[:strings.IndexByte(s.Name[2:], '.')+3]]
+			if slot != "layer" || layer != want {
+				t.Fatalf("%s: loader slot %s %d, want layer %d", s.Name, slot, layer, want)
+			}
+			if len(s.Name) >= 64 {
+				t.Fatalf("%s: %d bytes, ggml keeps 63", s.Name, len(s.Name))
+			}
+		}
+	}
+}
+
+// TestNames: the rename is mechanical and reversible.
+func TestNames(t *testing.T) {
+	for _, tc := range []struct{ key, name string }{
+		{"model.diffusion_model.output_blocks.11.1.transformer_blocks.0.attn2.to_out.0.weight", "1.unet.output_blocks.11.1.tb.0.attn2.to_out.0.weight"},
+		{"cond_stage_model.transformer.text_model.final_layer_norm.bias", "0.te.final_layer_norm.bias"},
+		{"first_stage_model.decoder.conv_in.weight", "2.vae.decoder.conv_in.weight"},
+	} {
+		got, ok := GGUFName(tc.key)
+		if !ok || got != tc.name || CheckpointName(got) != tc.key {
+			t.Errorf("%s -> %s (%v) -> %s", tc.key, got, ok, CheckpointName(got))
+		}
+	}
+	if _, ok := GGUFName("model_ema.decay"); ok {
+		t.Error("model_ema.decay mapped")
+	}
 }
