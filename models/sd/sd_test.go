@@ -1,6 +1,9 @@
 package sd
 
 import (
+	"encoding/binary"
+	"encoding/json"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -10,6 +13,7 @@ import (
 	"github.com/ollama/ollama/ml"
 
 	"github.com/multisc/multisc/bindings"
+	"github.com/multisc/multisc/bindings/badinput"
 	"github.com/multisc/multisc/bindings/checkpoint"
 	"github.com/multisc/multisc/bindings/parity"
 )
@@ -166,4 +170,86 @@ func TestNames(t *testing.T) {
 	if _, ok := GGUFName("model_ema.decay"); ok {
 		t.Error("model_ema.decay mapped")
 	}
+}
+
+// writeSafetensors writes f32 tensors (for bad-input checkpoints).
+func writeSafetensors(t *testing.T, path string, tensors map[string][]int) {
+	t.Helper()
+	header := map[string]any{}
+	off := 0
+	for _, name := range sortedKeys(tensors) {
+		n := 4
+		for _, d := range tensors[name] {
+			n *= d
+		}
+		header[name] = map[string]any{"dtype": "F32", "shape": tensors[name], "data_offsets": []int{off, off + n}}
+		off += n
+	}
+	h, _ := json.Marshal(header)
+	for len(h)%8 != 0 {
+		h = append(h, ' ')
+	}
+	buf := binary.LittleEndian.AppendUint64(nil, uint64(len(h)))
+	buf = append(append(buf, h...), make([]byte, off)...)
+	if err := os.WriteFile(path, buf, 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestConvertBadInput: wrong inputs name the problem and the file.
+func TestConvertBadInput(t *testing.T) {
+	dir := t.TempDir()
+	sdxl := filepath.Join(dir, "sdxl.safetensors")
+	writeSafetensors(t, sdxl, map[string][]int{"conditioner.embedders.0.transformer.text_model.final_layer_norm.weight": {4}})
+	sd2 := filepath.Join(dir, "sd2.safetensors")
+	writeSafetensors(t, sd2, map[string][]int{"cond_stage_model.model.ln_final.weight": {4}})
+	ctx1024 := filepath.Join(dir, "ctx.safetensors")
+	writeSafetensors(t, ctx1024, map[string][]int{"model.diffusion_model.middle_block.1.transformer_blocks.0.attn2.to_k.weight": {8, 1024}})
+	vaeOnly := filepath.Join(dir, "vae.safetensors")
+	writeSafetensors(t, vaeOnly, map[string][]int{"first_stage_model.decoder.conv_in.weight": {8, 4, 3, 3}})
+	shortVocab := filepath.Join(dir, "vocab.json")
+	os.WriteFile(shortVocab, []byte(`{"a": 0, "b": 1}`), 0o644)
+	out := filepath.Join(dir, "out.gguf")
+	for _, tc := range []struct {
+		inputs []string
+		want   []string
+	}{
+		{fixtureInputs[:1], []string{"vocab.json and merges.txt"}},
+		{[]string{sdxl, fixtureInputs[1], fixtureInputs[2]}, []string{sdxl, "SDXL"}},
+		{[]string{sd2, fixtureInputs[1], fixtureInputs[2]}, []string{sd2, "SD 2.x"}},
+		{[]string{ctx1024, fixtureInputs[1], fixtureInputs[2]}, []string{ctx1024, "1024"}},
+		{[]string{vaeOnly, fixtureInputs[1], fixtureInputs[2]}, []string{vaeOnly, "cond_stage_model"}},
+		{[]string{fixtureInputs[0], shortVocab, fixtureInputs[2]}, []string{shortVocab, "2 tokens"}},
+		{[]string{fixtureInputs[0], fixtureInputs[0], fixtureInputs[1], fixtureInputs[2]}, []string{"two checkpoint files"}},
+	} {
+		err := bindings.ConvertFiles(Arch, tc.inputs, fsggml.TensorTypeF16, out)
+		if !badinput.Is(err) {
+			t.Fatalf("%v: got %v, want a bad-input error", tc.inputs, err)
+		}
+		for _, w := range tc.want {
+			if !strings.Contains(err.Error(), w) {
+				t.Errorf("%v: %v does not mention %q", tc.inputs, err, w)
+			}
+		}
+		if _, err := os.Stat(out); err == nil {
+			t.Fatalf("%v left %s behind", tc.inputs, out)
+		}
+	}
+}
+
+// TestQuantized: q8_0 (UNet and text linears quantized, conv kernels f16)
+// stays close to the f32 reference: the UNet output within 1e-2·max|ref|.
+func TestQuantized(t *testing.T) {
+	m := openFixture(t, fsggml.TensorTypeQ8_0)
+	want := loadExpect(t)
+	x, text := want["unet_x"], want["text"]
+	got, _ := bindings.Compute(m.Backend(), func(ctx ml.Context) []ml.Tensor {
+		ctxT := ctx.Input().FromFloats(text.Data, text.Shape[2], 77, 2)
+		xT := ctx.Input().FromFloats(x.Data, x.Shape[3], x.Shape[2], x.Shape[1], x.Shape[0])
+		return []ml.Tensor{m.UNet.Forward(ctx, xT, toF64(want["unet_t"].Data), ctxT)}
+	})
+	if err := parity.Compare(got[0], want["unet_out"].Data, 1e-2); err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("q8_0 UNet max|Δ|/max|ref| = %.2e", parity.MaxRelErr(got[0], want["unet_out"].Data))
 }
