@@ -283,18 +283,6 @@ func (m *Model) EncodeImage(img image.Image, w, h int, noise Noise) []float64 {
 	return z
 }
 
-// DecodeLatents decodes latents [w, h, Z] (scaled) to an image.
-func (m *Model) DecodeLatents(lat []float32, w, h int) *image.NRGBA {
-	z := make([]float32, len(lat))
-	for i, v := range lat {
-		z[i] = v / m.VAE.Scale
-	}
-	out, shapes := bindings.Compute(m.Backend(), func(ctx ml.Context) []ml.Tensor {
-		return []ml.Tensor{m.VAE.Decode(ctx, ctx.Input().FromFloats(z, w, h, m.VAE.ZChannels, 1))}
-	})
-	return ToImage(out[0], shapes[0][0], shapes[0][1])
-}
-
 // ToImage maps planar RGB [W, H, 3] in [−1, 1] to 8-bit pixels:
 // round(clamp((v+1)/2, 0, 1)·255), as diffusers' postprocessing.
 func ToImage(px []float32, w, h int) *image.NRGBA {
