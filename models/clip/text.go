@@ -97,10 +97,13 @@ func TextCausalMask(ctx ml.Context, n int) ml.Tensor {
 func (m *TextModel) Forward(ctx ml.Context, ids ml.Tensor, skip int) ml.Tensor {
 	n, b := ids.Dim(0), ids.Dim(1)
 	x := m.Embeddings.Token.Forward(ctx, ids.Reshape(ctx, n*b)) // [D, N·B]
-	d := x.Dim(0)
-	x = x.Reshape(ctx, d, n, b)
-	pos := m.Embeddings.Position.Weight
-	x = x.Add(ctx, pos.View(ctx, 0, d, pos.Stride(1), n))
+	x = x.Reshape(ctx, x.Dim(0), n, b)
+	// Rows (get_rows) reads the table in its stored type (f16, q8_0) as f32.
+	pos := make([]int32, n)
+	for i := range pos {
+		pos[i] = int32(i)
+	}
+	x = x.Add(ctx, m.Embeddings.Position.Forward(ctx, ctx.Input().FromInts(pos, n)))
 	mask := TextCausalMask(ctx, n)
 	layers := m.Encoder.Layers
 	if skip > 1 {

@@ -238,21 +238,28 @@ func TestConvertBadInput(t *testing.T) {
 	}
 }
 
-// TestQuantized: q8_0 (UNet and text linears quantized, conv kernels f16)
-// stays close to the f32 reference: the UNet output within 1e-2·max|ref|.
+// TestQuantized: f16 and q8_0 files (linears quantized, conv kernels f16,
+// norms and biases f32) run every network and stay within 1e-2·max|ref|
+// of the f32 reference.
 func TestQuantized(t *testing.T) {
-	m := openFixture(t, fsggml.TensorTypeQ8_0)
 	want := loadExpect(t)
-	x, text := want["unet_x"], want["text"]
-	got, _ := bindings.Compute(m.Backend(), func(ctx ml.Context) []ml.Tensor {
-		ctxT := ctx.Input().FromFloats(text.Data, text.Shape[2], 77, 2)
-		xT := ctx.Input().FromFloats(x.Data, x.Shape[3], x.Shape[2], x.Shape[1], x.Shape[0])
-		return []ml.Tensor{m.UNet.Forward(ctx, xT, toF64(want["unet_t"].Data), ctxT)}
-	})
-	if err := parity.Compare(got[0], want["unet_out"].Data, 1e-2); err != nil {
-		t.Fatal(err)
+	ids, x, text := want["ids"], want["unet_x"], want["text"]
+	for _, typ := range []fsggml.TensorType{fsggml.TensorTypeF16, fsggml.TensorTypeQ8_0} {
+		m := openFixture(t, typ)
+		got, _ := bindings.Compute(m.Backend(), func(ctx ml.Context) []ml.Tensor {
+			idT := ctx.Input().FromInts(toInt32(ids.Data), 77, 2)
+			ctxT := ctx.Input().FromFloats(text.Data, text.Shape[2], 77, 2)
+			xT := ctx.Input().FromFloats(x.Data, x.Shape[3], x.Shape[2], x.Shape[1], x.Shape[0])
+			zT := ctx.Input().FromFloats(x.Data[:x.Numel()/2], x.Shape[3], x.Shape[2], x.Shape[1], 1)
+			return []ml.Tensor{m.Text.Forward(ctx, idT, 1), m.UNet.Forward(ctx, xT, toF64(want["unet_t"].Data), ctxT), m.VAE.Decode(ctx, zT)}
+		})
+		for i, name := range []string{"text", "unet_out", "vae_dec"} {
+			if err := parity.Compare(got[i], want[name].Data, 1e-2); err != nil {
+				t.Fatalf("%s %s: %v", typ, name, err)
+			}
+			t.Logf("%s %s max|Δ|/max|ref| = %.2e", typ, name, parity.MaxRelErr(got[i], want[name].Data))
+		}
 	}
-	t.Logf("q8_0 UNet max|Δ|/max|ref| = %.2e", parity.MaxRelErr(got[0], want["unet_out"].Data))
 }
 
 // TestTiledDecode: one tile equals untiled decoding; with several tiles the
