@@ -49,37 +49,56 @@ func readCheckpoint(path string) (checkpoint.StateDict, error) {
 	return checkpoint.Load(path)
 }
 
-// Convert reads an SD 1.5 single-file checkpoint (.safetensors or .ckpt)
-// and the CLIP tokenizer files vocab.json and merges.txt (Hugging Face
-// layout, e.g. a diffusers folder's tokenizer/), in any order. The
+// Convert reads an SD 1.5 single-file checkpoint (.safetensors or .ckpt,
+// or a GGUF file written by stable-diffusion.cpp, which keeps those names
+// and may carry no architecture key) and the CLIP tokenizer files
+// vocab.json and merges.txt (Hugging Face layout, e.g. a diffusers folder's
+// tokenizer/), in any order; or a diffusers folder alone
+// (convert_diffusers.go). The
 // configuration is read off the tensors' names and shapes; head counts are
 // SD 1.5's (text 12, UNet 8). SDXL and SD 2.x checkpoints are refused with
 // the reason. Keys outside the three networks (scheduler buffers, EMA
 // copies, the text model's position_ids) are dropped.
 func Convert(inputs []string) (fsggml.KV, map[string][]float32, error) {
+	var sd checkpoint.StateDict
 	var ckpt, vocabPath, mergesPath string
-	for _, in := range inputs {
-		switch base := strings.ToLower(filepath.Base(in)); {
-		case strings.HasSuffix(base, ".json"):
-			vocabPath = in
-		case strings.HasSuffix(base, ".txt"):
-			mergesPath = in
-		default:
-			if ckpt != "" {
-				return nil, nil, fmt.Errorf("two checkpoint files given (%s, %s): give one, plus vocab.json and merges.txt", ckpt, in)
+	var err error
+	if len(inputs) == 1 {
+		if st, statErr := os.Stat(inputs[0]); statErr == nil && st.IsDir() {
+			ckpt = inputs[0]
+			if sd, vocabPath, mergesPath, err = readDiffusers(ckpt); err != nil {
+				return nil, nil, err
 			}
-			ckpt = in
 		}
 	}
-	if ckpt == "" {
-		return nil, nil, fmt.Errorf("no checkpoint file among %v", inputs)
-	}
-	if vocabPath == "" || mergesPath == "" {
-		return nil, nil, fmt.Errorf("%s: SD 1.5 checkpoints carry no tokenizer: also give the CLIP tokenizer's vocab.json and merges.txt", ckpt)
-	}
-	sd, err := readCheckpoint(ckpt)
-	if err != nil {
-		return nil, nil, err
+	if sd == nil {
+		for _, in := range inputs {
+			switch base := strings.ToLower(filepath.Base(in)); {
+			case strings.HasSuffix(base, ".json"):
+				vocabPath = in
+			case strings.HasSuffix(base, ".txt"):
+				mergesPath = in
+			default:
+				if ckpt != "" {
+					return nil, nil, fmt.Errorf("two checkpoint files given (%s, %s): give one, plus vocab.json and merges.txt", ckpt, in)
+				}
+				ckpt = in
+			}
+		}
+		if ckpt == "" {
+			return nil, nil, fmt.Errorf("no checkpoint file among %v", inputs)
+		}
+		if vocabPath == "" || mergesPath == "" {
+			return nil, nil, fmt.Errorf("%s: SD 1.5 checkpoints carry no tokenizer: also give the CLIP tokenizer's vocab.json and merges.txt", ckpt)
+		}
+		if isGGUF(ckpt) {
+			sd, err = readGGUFCheckpoint(ckpt)
+		} else {
+			sd, err = readCheckpoint(ckpt)
+		}
+		if err != nil {
+			return nil, nil, err
+		}
 	}
 	if err := rejectOtherModels(sd); err != nil {
 		return nil, nil, fmt.Errorf("%s: %v", ckpt, err)
