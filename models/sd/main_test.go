@@ -1,0 +1,14 @@
+package sd
+
+import (
+	"log/slog"
+	"os"
+	"testing"
+)
+
+// TestMain keeps the engine's info lines (model loading) out of test and
+// benchmark output.
+func TestMain(m *testing.M) {
+	slog.SetDefault(slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn})))
+	os.Exit(m.Run())
+}
