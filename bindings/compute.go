@@ -59,3 +59,27 @@ func Compute(b ml.Backend, build func(ctx ml.Context) []ml.Tensor) (vals [][]flo
 	}
 	return vals, shapes, nil
 }
+
+// MustCompute is Compute for code inside a model's forward helpers that has
+// no error path of its own: it panics with the ErrCompute error, and the
+// model's public entry point (Generate, Embed, ...) recovers it with
+// RecoverCompute.
+func MustCompute(b ml.Backend, build func(ctx ml.Context) []ml.Tensor) ([][]float32, [][]int) {
+	vals, shapes, err := Compute(b, build)
+	if err != nil {
+		panic(err)
+	}
+	return vals, shapes
+}
+
+// RecoverCompute turns a MustCompute panic into *err; other panics go on.
+// Use as `defer bindings.RecoverCompute(&err)` in a function returning error.
+func RecoverCompute(err *error) {
+	if p := recover(); p != nil {
+		if e, ok := p.(error); ok && errors.Is(e, ErrCompute) {
+			*err = e
+			return
+		}
+		panic(p)
+	}
+}

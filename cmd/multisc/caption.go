@@ -84,7 +84,7 @@ from 'multisc synth --arch llava' or 'multisc convert --arch clip'.`,
 			case strings.Count(prompt, llava.ImageMarker) != 1:
 				return badInput("--prompt %q: must contain %s exactly once", prompt, llava.ImageMarker)
 			}
-			if err := checkOutputDir("--dump", dump); err != nil {
+			if err := checkOutput("--dump", dump); err != nil {
 				return err
 			}
 			imgs := make([]image.Image, len(args))

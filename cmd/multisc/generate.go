@@ -119,7 +119,7 @@ gives the same PNG bytes on the CPU. Samplers: ` + strings.Join(sd.Samplers, ", 
 			if req.Width, req.Height, err = parseSize(size); err != nil {
 				return err
 			}
-			if err := checkOutputDir("--out", out); err != nil {
+			if err := checkOutput("--out", out); err != nil {
 				return err
 			}
 			if initPath != "" {

@@ -168,7 +168,7 @@ func checkVisionOutputs(outs []visionOutput, images []string) error {
 		if len(images) > 1 && !strings.Contains(o.value, "{}") {
 			return badInput("%s %q: with %d images the name must contain {} (replaced by each image's name)", o.flag, o.value, len(images))
 		}
-		if err := checkOutputDir(o.flag, o.value); err != nil {
+		if err := checkOutput(o.flag, o.value); err != nil {
 			return err
 		}
 	}

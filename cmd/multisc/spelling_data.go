@@ -57,7 +57,7 @@ with your usual trainer, then: multisc convert --arch bart --out bart.gguf FOLDE
 			if captions == "" || out == "" {
 				return badInput("--captions and --out are required")
 			}
-			if err := checkOutputDir("--out", filepath.Clean(out)); err != nil {
+			if err := checkOutput("--out", filepath.Clean(out)); err != nil {
 				return err
 			}
 			if repeats < 1 || limit < 0 || coherence < 1 {

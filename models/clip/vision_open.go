@@ -77,7 +77,7 @@ func (v *VisionLoaded) Embed(pixels [][]float32) [][]float32 {
 	for _, p := range pixels {
 		flat = append(flat, p...)
 	}
-	out, _ := bindings.Compute(m.Backend(), func(ctx ml.Context) []ml.Tensor {
+	out, _ := bindings.MustCompute(m.Backend(), func(ctx ml.Context) []ml.Tensor {
 		x := ctx.Input().FromFloats(flat, s, s, 3, len(pixels))
 		return []ml.Tensor{m.Encode(ctx, x)}
 	})

@@ -46,7 +46,7 @@ func TestVisionParity(t *testing.T) {
 			}
 			px := want["pixels"]
 			s := px.Shape[3]
-			got, shapes := bindings.Compute(v.Model.Backend(), func(ctx ml.Context) []ml.Tensor {
+			got, shapes := bindings.MustCompute(v.Model.Backend(), func(ctx ml.Context) []ml.Tensor {
 				x := ctx.Input().FromFloats(px.Data, s, s, 3, px.Shape[0])
 				return []ml.Tensor{v.Model.Features(ctx, x), v.Model.Encode(ctx, x)}
 			})

@@ -53,7 +53,7 @@ func benchDETR(b *testing.B, typ fsggml.TensorType) {
 			resnet.ChannelFirst = cf
 			defer func() { resnet.ChannelFirst = true }()
 			for b.Loop() {
-				bindings.Compute(m.Backend(), func(ctx ml.Context) []ml.Tensor {
+				bindings.MustCompute(m.Backend(), func(ctx ml.Context) []ml.Tensor {
 					x := ctx.Input().FromFloats(in, w, h, 3, 1)
 					logits, boxes := m.Heads(ctx, x, [][2]int{{h, w}})
 					return []ml.Tensor{logits, boxes}

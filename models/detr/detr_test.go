@@ -49,7 +49,7 @@ func expect(t *testing.T) checkpoint.StateDict {
 func run(t *testing.T, m *Model, want checkpoint.StateDict) ([][]float32, [][]int) {
 	in, sz := want["input"], want["sizes"]
 	sizes := [][2]int{{int(sz.Data[0]), int(sz.Data[1])}, {int(sz.Data[2]), int(sz.Data[3])}}
-	return bindings.Compute(m.Backend(), func(ctx ml.Context) []ml.Tensor {
+	return bindings.MustCompute(m.Backend(), func(ctx ml.Context) []ml.Tensor {
 		x := ctx.Input().FromFloats(in.Data, in.Shape[3], in.Shape[2], in.Shape[1], in.Shape[0])
 		logits, boxes := m.Heads(ctx, x, sizes)
 		return []ml.Tensor{logits, boxes}
@@ -106,7 +106,7 @@ func TestPaddingMatters(t *testing.T) {
 	m := open(t, fsggml.TensorTypeF32, "testdata/detr_tiny.pth", "testdata/config.json")
 	in := want["input"]
 	full := [][2]int{{in.Shape[2], in.Shape[3]}, {in.Shape[2], in.Shape[3]}}
-	got, _ := bindings.Compute(m.Backend(), func(ctx ml.Context) []ml.Tensor {
+	got, _ := bindings.MustCompute(m.Backend(), func(ctx ml.Context) []ml.Tensor {
 		x := ctx.Input().FromFloats(in.Data, in.Shape[3], in.Shape[2], in.Shape[1], in.Shape[0])
 		l, _ := m.Heads(ctx, x, full)
 		return []ml.Tensor{l}

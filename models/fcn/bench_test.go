@@ -54,7 +54,7 @@ func benchFCN(b *testing.B, typ fsggml.TensorType) {
 			resnet.ChannelFirst = cf
 			defer func() { resnet.ChannelFirst = true }()
 			for b.Loop() {
-				bindings.Compute(m.Backend(), func(ctx ml.Context) []ml.Tensor {
+				bindings.MustCompute(m.Backend(), func(ctx ml.Context) []ml.Tensor {
 					x := ctx.Input().FromFloats(in, 520, 520, 3, 1)
 					return []ml.Tensor{m.Logits(ctx, x, 520, 520)}
 				})

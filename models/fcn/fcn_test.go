@@ -48,7 +48,7 @@ func expect(t *testing.T) checkpoint.StateDict {
 // runOut runs the port on the fixture input and returns the output map.
 func runOut(t *testing.T, m *Model, want checkpoint.StateDict) ([]float32, []int) {
 	in := want["input"]
-	got, shapes := bindings.Compute(m.Backend(), func(ctx ml.Context) []ml.Tensor {
+	got, shapes := bindings.MustCompute(m.Backend(), func(ctx ml.Context) []ml.Tensor {
 		x := ctx.Input().FromFloats(in.Data, in.Shape[3], in.Shape[2], in.Shape[1], in.Shape[0])
 		return []ml.Tensor{m.Logits(ctx, x, x.Dim(0), x.Dim(1))}
 	})
@@ -98,7 +98,7 @@ func TestBilinearMatchesTorch(t *testing.T) {
 	for _, name := range []string{"bil_up", "bil_down"} {
 		t.Run(name, func(t *testing.T) {
 			ref := want[name]
-			got, _ := bindings.Compute(m.Backend(), func(ctx ml.Context) []ml.Tensor {
+			got, _ := bindings.MustCompute(m.Backend(), func(ctx ml.Context) []ml.Tensor {
 				x := ctx.Input().FromFloats(in.Data, in.Shape[3], in.Shape[2], in.Shape[1], in.Shape[0])
 				return []ml.Tensor{x.Interpolate(ctx, [4]int{ref.Shape[3], ref.Shape[2], ref.Shape[1], ref.Shape[0]}, ml.SamplingModeBilinear)}
 			})
@@ -127,7 +127,7 @@ func TestSegment(t *testing.T) {
 		t.Fatalf("mask %dx%d, %d labels, %d classes", mask.W, mask.H, len(mask.Label), len(mask.Classes))
 	}
 	in := resnet.Normalize(img)
-	logits, _ := bindings.Compute(m.Backend(), func(ctx ml.Context) []ml.Tensor {
+	logits, _ := bindings.MustCompute(m.Backend(), func(ctx ml.Context) []ml.Tensor {
 		x := ctx.Input().FromFloats(in, 45, 31, 3, 1)
 		return []ml.Tensor{m.Logits(ctx, x, 45, 31)}
 	})

@@ -260,7 +260,7 @@ func (m *Model) Segment(img image.Image, resize int) (*Mask, error) {
 	}
 	rw, rh := ResizedSize(w, h, resize)
 	in := resnet.Normalize(img)
-	vals, shapes := bindings.Compute(m.Backend(), func(ctx ml.Context) []ml.Tensor {
+	vals, shapes := bindings.MustCompute(m.Backend(), func(ctx ml.Context) []ml.Tensor {
 		x := ctx.Input().FromFloats(in, w, h, 3, 1)
 		if rw != w || rh != h {
 			x = x.Interpolate(ctx, [4]int{rw, rh, 3, 1}, ml.SamplingModeBilinear)

@@ -38,7 +38,7 @@ func runFixture(t *testing.T, typ fsggml.TensorType) ([][]float32, [][]int, chec
 	defer l.Close()
 	m := l.Model.(*Model)
 	in := want["input"]
-	got, shapes := bindings.Compute(m.Backend(), func(ctx ml.Context) []ml.Tensor {
+	got, shapes := bindings.MustCompute(m.Backend(), func(ctx ml.Context) []ml.Tensor {
 		x := ctx.Input().FromFloats(in.Data, in.Shape[3], in.Shape[2], in.Shape[1], in.Shape[0])
 		return []ml.Tensor{m.Backbone.Forward(ctx, x), m.Logits(ctx, x)}
 	})
@@ -146,7 +146,7 @@ func TestSynthTiny(t *testing.T) {
 	}
 	defer l.Close()
 	m := l.Model.(*Model)
-	got, shapes := bindings.Compute(m.Backend(), func(ctx ml.Context) []ml.Tensor {
+	got, shapes := bindings.MustCompute(m.Backend(), func(ctx ml.Context) []ml.Tensor {
 		x := ctx.Input().FromFloats(make([]float32, 40*33*3), 40, 33, 3, 1)
 		return []ml.Tensor{m.Logits(ctx, x)}
 	})

@@ -116,7 +116,7 @@ func (m *Model) EncodeText(prompts []string, skip int) ([]float32, []bool) {
 		ids = append(ids, t...)
 		trunc = append(trunc, tr)
 	}
-	out, _ := bindings.Compute(m.Backend(), func(ctx ml.Context) []ml.Tensor {
+	out, _ := bindings.MustCompute(m.Backend(), func(ctx ml.Context) []ml.Tensor {
 		return []ml.Tensor{m.Text.Forward(ctx, ctx.Input().FromInts(ids, n, len(prompts)), max(skip, 1))}
 	})
 	return out[0], trunc
@@ -139,7 +139,7 @@ func (m *Model) UNetEps(x []float64, w, h int, t, sigma float64, contexts []floa
 	for i := range ts {
 		ts[i] = t
 	}
-	out, _ := bindings.Compute(m.Backend(), func(ctx ml.Context) []ml.Tensor {
+	out, _ := bindings.MustCompute(m.Backend(), func(ctx ml.Context) []ml.Tensor {
 		xT := ctx.Input().FromFloats(in, w, h, m.UNet.InChannels, batch)
 		cT := ctx.Input().FromFloats(contexts, d, n, batch)
 		return []ml.Tensor{m.UNet.Forward(ctx, xT, ts, cT)}
@@ -269,7 +269,7 @@ func (m *Model) EncodeImage(img image.Image, w, h int, noise Noise) []float64 {
 	for i := range px {
 		px[i] = 2*px[i] - 1
 	}
-	out, _ := bindings.Compute(m.Backend(), func(ctx ml.Context) []ml.Tensor {
+	out, _ := bindings.MustCompute(m.Backend(), func(ctx ml.Context) []ml.Tensor {
 		mean, logvar := m.VAE.Encode(ctx, ctx.Input().FromFloats(px, w, h, 3, 1))
 		return []ml.Tensor{mean, logvar}
 	})

@@ -70,7 +70,7 @@ func TestParity(t *testing.T) {
 	want := loadExpect(t)
 	ids, x, img := want["ids"], want["unet_x"], want["vae_img"]
 	text := want["text"]
-	got, _ := bindings.Compute(m.Backend(), func(ctx ml.Context) []ml.Tensor {
+	got, _ := bindings.MustCompute(m.Backend(), func(ctx ml.Context) []ml.Tensor {
 		idT := ctx.Input().FromInts(toInt32(ids.Data), 77, 2)
 		ctxT := ctx.Input().FromFloats(text.Data, text.Shape[2], 77, 2)
 		xT := ctx.Input().FromFloats(x.Data, x.Shape[3], x.Shape[2], x.Shape[1], x.Shape[0])
@@ -246,7 +246,7 @@ func TestQuantized(t *testing.T) {
 	ids, x, text := want["ids"], want["unet_x"], want["text"]
 	for _, typ := range []fsggml.TensorType{fsggml.TensorTypeF16, fsggml.TensorTypeQ8_0} {
 		m := openFixture(t, typ)
-		got, _ := bindings.Compute(m.Backend(), func(ctx ml.Context) []ml.Tensor {
+		got, _ := bindings.MustCompute(m.Backend(), func(ctx ml.Context) []ml.Tensor {
 			idT := ctx.Input().FromInts(toInt32(ids.Data), 77, 2)
 			ctxT := ctx.Input().FromFloats(text.Data, text.Shape[2], 77, 2)
 			xT := ctx.Input().FromFloats(x.Data, x.Shape[3], x.Shape[2], x.Shape[1], x.Shape[0])

@@ -29,7 +29,7 @@ func (m *Model) decodeRaw(lat []float32, w, h int) ([]float32, int, int) {
 	for i, v := range lat {
 		z[i] = v / m.VAE.Scale
 	}
-	out, shapes := bindings.Compute(m.Backend(), func(ctx ml.Context) []ml.Tensor {
+	out, shapes := bindings.MustCompute(m.Backend(), func(ctx ml.Context) []ml.Tensor {
 		return []ml.Tensor{m.VAE.Decode(ctx, ctx.Input().FromFloats(z, w, h, m.VAE.ZChannels, 1))}
 	})
 	return out[0], shapes[0][0], shapes[0][1]
