@@ -7,6 +7,11 @@
 # Inputs: bare git mirrors of leejet/stable-diffusion.cpp and ggml-org/ggml
 # (the ggml submodule's commit), e.g. as brought by a `git clone --mirror`.
 #   SDCPP_GIT=/path/to/stable-diffusion.cpp.git GGML_GIT=/path/to/ggml.git tools/build_sdcpp.sh
+#
+# Status: written for the sd benchmarks but not yet run: the build machine of
+# this session had no cmake (the anchor figures in the sd report say so).
+# The ggml submodule commit of stable-diffusion.cpp 97d2990 (8e800ce) is in
+# ggml-org/ggml.
 set -eu
 SDCPP_GIT=${SDCPP_GIT:?bare git dir of leejet/stable-diffusion.cpp}
 GGML_GIT=${GGML_GIT:?bare git dir of ggml (holding the submodule commit)}
