@@ -96,8 +96,10 @@ func Check(path string) error {
 	if err != nil {
 		return folderError(path, target, err)
 	}
+	untrack := Track(tmp.Name())
 	tmp.Close()
 	os.Remove(tmp.Name())
+	untrack()
 	return nil
 }
 
