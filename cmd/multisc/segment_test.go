@@ -3,6 +3,7 @@ package main
 import (
 	"encoding/json"
 	"image"
+	"image/color"
 	"os"
 	"path/filepath"
 	"testing"
@@ -111,6 +112,44 @@ func TestSegmentBadInput(t *testing.T) {
 				if _, err := os.Stat(f); err == nil {
 					t.Fatalf("%s written despite bad input", f)
 				}
+			}
+		})
+	}
+}
+
+// TestSegmentImageKinds: 16-bit grayscale, paletted and translucent images
+// are handled (converted to RGB), not rejected.
+func TestSegmentImageKinds(t *testing.T) {
+	dir := t.TempDir()
+	model := synthVision(t, dir, "fcn")
+	gray := image.NewGray16(image.Rect(0, 0, 30, 20))
+	for i := range gray.Pix {
+		gray.Pix[i] = uint8(i * 7)
+	}
+	alpha := image.NewNRGBA(image.Rect(0, 0, 25, 25))
+	for i := range alpha.Pix {
+		alpha.Pix[i] = uint8(i * 3)
+	}
+	pal := image.NewPaletted(image.Rect(0, 0, 17, 9), color.Palette{color.Black, color.White, color.RGBA{200, 10, 10, 255}})
+	for i := range pal.Pix {
+		pal.Pix[i] = uint8(i % 3)
+	}
+	for name, img := range map[string]image.Image{"gray16": gray, "alpha": alpha, "paletted": pal} {
+		t.Run(name, func(t *testing.T) {
+			in := filepath.Join(dir, name+".png")
+			if err := imageio.SavePNG(in, img); err != nil {
+				t.Fatal(err)
+			}
+			out := filepath.Join(dir, name+"_mask.png")
+			if _, stderr, code := runCLI(t, "segment", in, "--model", model, "--device", "cpu", "--out", out); code != 0 {
+				t.Fatal(stderr)
+			}
+			m, err := imageio.Load(out)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if m.Bounds().Size() != img.Bounds().Size() {
+				t.Fatalf("mask %v for image %v", m.Bounds(), img.Bounds())
 			}
 		})
 	}
