@@ -1,7 +1,9 @@
 package main
 
 import (
+	"encoding/binary"
 	"encoding/json"
+	"hash/crc32"
 	"image"
 	"image/color"
 	"os"
@@ -89,6 +91,8 @@ func TestSegmentBadInput(t *testing.T) {
 	data, _ := os.ReadFile(a)
 	cut := filepath.Join(dir, "cut.png")
 	os.WriteFile(cut, data[:len(data)/2], 0o644)
+	huge := filepath.Join(dir, "huge.png")
+	os.WriteFile(huge, hugePNGHeader(100000, 100000), 0o644)
 	mask := filepath.Join(dir, "mask.png")
 	for _, tc := range []struct {
 		name      string
@@ -99,6 +103,7 @@ func TestSegmentBadInput(t *testing.T) {
 		{"no image", []string{"--model", model}, []string{"image"}},
 		{"not an image", []string{notImage, "--model", model, "--out", mask}, []string{notImage}},
 		{"truncated png", []string{cut, "--model", model, "--out", mask}, []string{cut}},
+		{"header over the pixel limit", []string{huge, "--model", model, "--out", mask}, []string{huge}},
 		{"bad image after a good one", []string{a, notImage, "--model", model, "--out", filepath.Join(dir, "{}.m.png")}, []string{notImage}},
 		{"other arch", []string{a, "--model", other, "--out", mask}, []string{other, "fcn"}},
 		{"several images, no {}", []string{a, b, "--model", model, "--out", mask}, []string{"--out", "{}"}},
@@ -153,4 +158,17 @@ func TestSegmentImageKinds(t *testing.T) {
 			}
 		})
 	}
+}
+
+// hugePNGHeader is a PNG signature and IHDR chunk claiming w×h RGB pixels,
+// with no image data: a reader must refuse it from the header alone.
+func hugePNGHeader(w, h uint32) []byte {
+	ihdr := binary.BigEndian.AppendUint32(nil, w)
+	ihdr = binary.BigEndian.AppendUint32(ihdr, h)
+	ihdr = append(ihdr, 8, 2, 0, 0, 0) // 8-bit RGB
+	chunk := append([]byte("IHDR"), ihdr...)
+	out := []byte("\x89PNG\r\n\x1a\n")
+	out = binary.BigEndian.AppendUint32(out, uint32(len(ihdr)))
+	out = append(out, chunk...)
+	return binary.BigEndian.AppendUint32(out, crc32.ChecksumIEEE(chunk))
 }
