@@ -1,8 +1,11 @@
 package main
 
 import (
+	"encoding/binary"
 	"encoding/json"
+	"hash/crc32"
 	"image"
+	"image/color"
 	"os"
 	"path/filepath"
 	"testing"
@@ -88,6 +91,8 @@ func TestSegmentBadInput(t *testing.T) {
 	data, _ := os.ReadFile(a)
 	cut := filepath.Join(dir, "cut.png")
 	os.WriteFile(cut, data[:len(data)/2], 0o644)
+	huge := filepath.Join(dir, "huge.png")
+	os.WriteFile(huge, hugePNGHeader(100000, 100000), 0o644)
 	mask := filepath.Join(dir, "mask.png")
 	for _, tc := range []struct {
 		name      string
@@ -98,6 +103,7 @@ func TestSegmentBadInput(t *testing.T) {
 		{"no image", []string{"--model", model}, []string{"image"}},
 		{"not an image", []string{notImage, "--model", model, "--out", mask}, []string{notImage}},
 		{"truncated png", []string{cut, "--model", model, "--out", mask}, []string{cut}},
+		{"header over the pixel limit", []string{huge, "--model", model, "--out", mask}, []string{huge}},
 		{"bad image after a good one", []string{a, notImage, "--model", model, "--out", filepath.Join(dir, "{}.m.png")}, []string{notImage}},
 		{"other arch", []string{a, "--model", other, "--out", mask}, []string{other, "fcn"}},
 		{"several images, no {}", []string{a, b, "--model", model, "--out", mask}, []string{"--out", "{}"}},
@@ -114,4 +120,55 @@ func TestSegmentBadInput(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestSegmentImageKinds: 16-bit grayscale, paletted and translucent images
+// are handled (converted to RGB), not rejected.
+func TestSegmentImageKinds(t *testing.T) {
+	dir := t.TempDir()
+	model := synthVision(t, dir, "fcn")
+	gray := image.NewGray16(image.Rect(0, 0, 30, 20))
+	for i := range gray.Pix {
+		gray.Pix[i] = uint8(i * 7)
+	}
+	alpha := image.NewNRGBA(image.Rect(0, 0, 25, 25))
+	for i := range alpha.Pix {
+		alpha.Pix[i] = uint8(i * 3)
+	}
+	pal := image.NewPaletted(image.Rect(0, 0, 17, 9), color.Palette{color.Black, color.White, color.RGBA{200, 10, 10, 255}})
+	for i := range pal.Pix {
+		pal.Pix[i] = uint8(i % 3)
+	}
+	for name, img := range map[string]image.Image{"gray16": gray, "alpha": alpha, "paletted": pal} {
+		t.Run(name, func(t *testing.T) {
+			in := filepath.Join(dir, name+".png")
+			if err := imageio.SavePNG(in, img); err != nil {
+				t.Fatal(err)
+			}
+			out := filepath.Join(dir, name+"_mask.png")
+			if _, stderr, code := runCLI(t, "segment", in, "--model", model, "--device", "cpu", "--out", out); code != 0 {
+				t.Fatal(stderr)
+			}
+			m, err := imageio.Load(out)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if m.Bounds().Size() != img.Bounds().Size() {
+				t.Fatalf("mask %v for image %v", m.Bounds(), img.Bounds())
+			}
+		})
+	}
+}
+
+// hugePNGHeader is a PNG signature and IHDR chunk claiming w×h RGB pixels,
+// with no image data: a reader must refuse it from the header alone.
+func hugePNGHeader(w, h uint32) []byte {
+	ihdr := binary.BigEndian.AppendUint32(nil, w)
+	ihdr = binary.BigEndian.AppendUint32(ihdr, h)
+	ihdr = append(ihdr, 8, 2, 0, 0, 0) // 8-bit RGB
+	chunk := append([]byte("IHDR"), ihdr...)
+	out := []byte("\x89PNG\r\n\x1a\n")
+	out = binary.BigEndian.AppendUint32(out, uint32(len(ihdr)))
+	out = append(out, chunk...)
+	return binary.BigEndian.AppendUint32(out, crc32.ChecksumIEEE(chunk))
 }
