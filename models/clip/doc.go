@@ -28,6 +28,15 @@
 // follows CLIP (class token first). And llama.cpp uses the tanh GELU in the
 // projector where LLaVA's PyTorch code uses erf.
 //
+// Image encoder (the IP-Adapter's CLIP ViT-H/14): Pooled gives Hugging
+// Face CLIPVisionModelWithProjection's image_embeds (all blocks, class
+// token, post-LN, visual projection) and HiddenStates(k) its
+// hidden_states[k]. Such files come from `multisc convert --arch clip` on
+// the encoder's folder alone: clip.projector_type "none" (this project's
+// own value), tensors v.post_ln.* and v.proj.weight (visual_projection),
+// and for the exact GELU (hidden_act "gelu") clip.use_gelu = true plus
+// clip.vision.hidden_act = "gelu", which this port reads as erf.
+//
 // Feature layer: as llama.cpp, the tower runs block_count−1 blocks
 // (LLaVA's mm_vision_select_layer = −2) unless clip.vision.feature_layer
 // names the layer: k means the output of the first k blocks (0 = the
@@ -49,6 +58,7 @@
 //	vision_model.encoder.layers.N.mlp.fc2.*               → v.blk.N.ffn_down.*          → Layers[N].MLP.Down
 //	vision_model.post_layernorm.*                         → v.post_ln.*                 → Tower.PostLN
 //	model.mm_projector.{0,2}.* (LLaVA checkpoint)          → mm.{0,2}.*                  → VisionModel.Projector.MM0, MM2
+//	visual_projection.weight (image encoder)              → v.proj.weight               → Tower.Proj
 //
 // Old mmproj files whose ffn_up/ffn_down are swapped (detected by shape, as
 // llama.cpp's loader does) are read correctly. Metadata: clip.projector_type

@@ -18,8 +18,14 @@ import (
 // package for the vision tower + projector.
 const VisionArch = "clip"
 
-// VisionProjectorTypes are the clip.projector_type values this port runs.
-var VisionProjectorTypes = []string{"mlp"}
+// VisionProjectorTypes are the clip.projector_type values this port runs:
+// LLaVA's "mlp", and "none" for a bare image encoder with CLIP's pooled
+// output and visual projection (the IP-Adapter image encoder; this
+// project's own type, unknown to llama.cpp).
+var VisionProjectorTypes = []string{"mlp", VisionProjectorNone}
+
+// VisionProjectorNone is the projector type of a bare image encoder.
+const VisionProjectorNone = "none"
 
 // VisionPatchEmbd is the patch convolution: weight [P, P, 3, D], bias [D]
 // (SigLIP only).
@@ -86,6 +92,7 @@ type VisionTower struct {
 	PreLN     *nn.LayerNorm    `gguf:"pre_ln"`
 	Layers    []VisionLayer    `gguf:"blk"`
 	PostLN    *nn.LayerNorm    `gguf:"post_ln"`
+	Proj      ml.Tensor        `gguf:"proj.weight"` // CLIP's visual_projection [D, P] (encoders only)
 }
 
 // VisionProjector is LLaVA's "mlp" projector (tensors "mm.*"): mm.0, GELU,
@@ -108,6 +115,7 @@ func (p *VisionProjector) Forward(ctx ml.Context, x ml.Tensor) ml.Tensor {
 const (
 	VisionQuickGELU = "quick_gelu" // CLIP: x·σ(1.702x)
 	VisionGELUTanh  = "gelu_tanh"  // SigLIP: gelu_pytorch_tanh
+	VisionGELUErf   = "gelu"       // OpenCLIP ViT-H/14: exact GELU
 )
 
 // VisionOptions are the tower's hyper-parameters, from clip.* metadata.
@@ -136,6 +144,8 @@ type VisionModel struct {
 
 func visionActivation(ctx ml.Context, x ml.Tensor, act string) ml.Tensor {
 	switch act {
+	case VisionGELUErf:
+		return x.GELU_ERF(ctx)
 	case VisionGELUTanh:
 		// 0.5·x·(1 + tanh(√(2/π)·(x + 0.044715·x³))), exact in f32.
 		x3 := x.Mul(ctx, x).Mul(ctx, x)
@@ -146,10 +156,9 @@ func visionActivation(ctx ml.Context, x ml.Tensor, act string) ml.Tensor {
 	}
 }
 
-// Features runs the tower on pixels [S, S, 3, B] (normalized, ggml order)
-// and returns the selected layer's hidden states [D, T, B] (T = patches,
-// plus the class token first when the model has one).
-func (m *VisionModel) Features(ctx ml.Context, pixels ml.Tensor) ml.Tensor {
+// embed is the tower's input sequence [D, T, B] (patch embeddings, class
+// token first when present, positions, pre-LN): HF hidden_states[0].
+func (m *VisionModel) embed(ctx ml.Context, pixels ml.Tensor) ml.Tensor {
 	o, t := &m.VisionOptions, m.Tower
 	b := pixels.Dim(3)
 	np := m.Patches()
@@ -169,13 +178,38 @@ func (m *VisionModel) Features(ctx ml.Context, pixels ml.Tensor) ml.Tensor {
 	if t.PreLN != nil {
 		x = t.PreLN.Forward(ctx, x, o.Eps)
 	}
-	for i := range o.FeatureLayer {
-		x = t.Layers[i].Forward(ctx, x, o)
-	}
-	if t.PostLN != nil {
-		x = t.PostLN.Forward(ctx, x, o.Eps)
+	return x
+}
+
+// HiddenStates is Hugging Face's hidden_states[k] on pixels [S, S, 3, B]: the
+// output of the first k blocks, [D, T, B] (no post-LN).
+func (m *VisionModel) HiddenStates(ctx ml.Context, pixels ml.Tensor, k int) ml.Tensor {
+	x := m.embed(ctx, pixels)
+	for i := range k {
+		x = m.Tower.Layers[i].Forward(ctx, x, &m.VisionOptions)
 	}
 	return x
+}
+
+// Features runs the tower on pixels [S, S, 3, B] (normalized, ggml order)
+// and returns the selected layer's hidden states [D, T, B] (T = patches,
+// plus the class token first when the model has one), post-LN applied
+// when the file has one (llama.cpp's rule).
+func (m *VisionModel) Features(ctx ml.Context, pixels ml.Tensor) ml.Tensor {
+	x := m.HiddenStates(ctx, pixels, m.FeatureLayer)
+	if m.Tower.PostLN != nil {
+		x = m.Tower.PostLN.Forward(ctx, x, m.Eps)
+	}
+	return x
+}
+
+// Pooled is CLIPVisionModelWithProjection's image_embeds [P, B]: all
+// blocks, the class token, post-LN, visual projection.
+func (m *VisionModel) Pooled(ctx ml.Context, pixels ml.Tensor) ml.Tensor {
+	x := m.HiddenStates(ctx, pixels, len(m.Tower.Layers))
+	x = x.View(ctx, 0, x.Dim(0), x.Stride(2), x.Dim(2)).Contiguous(ctx) // class rows [D, B]
+	x = m.Tower.PostLN.Forward(ctx, x, m.Eps)
+	return m.Tower.Proj.Mulmat(ctx, x)
 }
 
 // Encode runs tower and projector on pixels [S, S, 3, B] and returns the
@@ -189,8 +223,11 @@ func (m *VisionModel) Encode(ctx ml.Context, pixels ml.Tensor) ml.Tensor {
 }
 
 // EmbeddingLength is the width of the projected image tokens (the language
-// model's hidden size).
+// model's hidden size); 0 for a bare encoder.
 func (m *VisionModel) EmbeddingLength() int {
+	if m.Projector == nil || m.Projector.MM0 == nil {
+		return 0
+	}
 	if m.Projector.MM2 != nil {
 		return m.Projector.MM2.Weight.Dim(1)
 	}
@@ -224,6 +261,9 @@ func visionOptions(c fs.Config) (VisionOptions, error) {
 	}
 	if c.Bool("use_gelu") {
 		o.Act = VisionGELUTanh
+	}
+	if c.String(VisionActKey) == "gelu" {
+		o.Act = VisionGELUErf
 	}
 	if c.Bool("use_silu") {
 		return o, fmt.Errorf("clip.use_silu is not supported (only QuickGELU and tanh GELU towers)")

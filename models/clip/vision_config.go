@@ -16,6 +16,18 @@ import (
 // then checks (see OpenVision).
 const VisionMMWidthKey = "vision.mm_embedding_length"
 
+// VisionActKey is this project's metadata key (without "clip.") naming the
+// encoder activation when it is the exact (erf) GELU, "gelu": llama.cpp's
+// clip.use_gelu means the tanh approximation, which such files also set as
+// the closest llama.cpp can run.
+const VisionActKey = "vision.hidden_act"
+
+// visionSigLIP says whether a file has SigLIP's layout (patch bias, no
+// class token, no pre-LN): clip.use_gelu without the erf GELU.
+func visionSigLIP(kv fsggml.KV) bool {
+	return kv.Bool("use_gelu") && kv.String(VisionActKey) != "gelu"
+}
+
 // OpenAI CLIP's and SigLIP's image normalization.
 var (
 	VisionCLIPMean   = []float32{0.48145466, 0.4578275, 0.40821073}
@@ -83,7 +95,7 @@ func VisionTensors(kv fsggml.KV) ([]bindings.TensorSpec, error) {
 		return nil, fmt.Errorf("clip.vision metadata is missing or inconsistent (embedding_length %d, block_count %d, head_count %d, image_size %d, patch_size %d)",
 			d, layers, heads, image, patch)
 	}
-	siglip := kv.Bool("use_gelu")
+	siglip := visionSigLIP(kv)
 	np := (image / patch) * (image / patch)
 	var s []bindings.TensorSpec
 	add := func(name string, init bindings.Init, shape ...uint64) {
@@ -121,7 +133,14 @@ func VisionTensors(kv fsggml.KV) ([]bindings.TensorSpec, error) {
 			lin(p+"ffn_down", ff, d)
 		}
 	}
-	if e := uint64(kv.Uint(VisionMMWidthKey)); e > 0 {
+	if pt == VisionProjectorNone {
+		p := uint64(kv.Uint("vision.projection_dim"))
+		if p == 0 {
+			return nil, fmt.Errorf("clip.vision.projection_dim is missing (an encoder without projector needs its visual projection)")
+		}
+		norm("v.post_ln")
+		add("v.proj.weight", bindings.InitWeight, d, p)
+	} else if e := uint64(kv.Uint(VisionMMWidthKey)); e > 0 {
 		lin("mm.0", d, e)
 		lin("mm.2", e, e)
 	}

@@ -118,8 +118,18 @@ var visionPrefixes = []string{"model.vision_tower.vision_tower.vision_model.", "
 // inside the LLaVA checkpoint (model.vision_tower.vision_tower.*); then the
 // tower folder only needs its config.json.
 func VisionConvert(inputs []string) (fsggml.KV, map[string][]float32, error) {
+	if len(inputs) == 1 {
+		f, err := VisionReadFolder(inputs[0], nil)
+		if err != nil {
+			return nil, nil, err
+		}
+		if IsLLaVAConfig(f.Config) {
+			return nil, nil, badinput.Errorf("%s: a LLaVA checkpoint also needs its vision tower's folder (clip takes two folders)", inputs[0])
+		}
+		return VisionConvertFolders(nil, f)
+	}
 	if len(inputs) != 2 {
-		return nil, nil, badinput.Errorf("%v: clip (mmproj) takes two folders: the LLaVA checkpoint and its vision tower, got %d", inputs, len(inputs))
+		return nil, nil, badinput.Errorf("%v: clip (mmproj) takes two folders: the LLaVA checkpoint and its vision tower (or one: an image encoder with projection), got %d", inputs, len(inputs))
 	}
 	var llava, tower *VisionFolder
 	for _, in := range inputs {
@@ -139,8 +149,14 @@ func VisionConvert(inputs []string) (fsggml.KV, map[string][]float32, error) {
 	return VisionConvertFolders(llava, tower)
 }
 
-// VisionConvertFolders is VisionConvert on folders already read.
+// VisionConvertFolders is VisionConvert on folders already read. llava nil
+// converts a bare image encoder (Hugging Face CLIPVisionModelWithProjection:
+// post_layernorm and visual_projection kept, clip.projector_type "none").
 func VisionConvertFolders(llava, tower *VisionFolder) (fsggml.KV, map[string][]float32, error) {
+	encoder := llava == nil
+	if encoder {
+		llava = &VisionFolder{Dir: tower.Dir, Config: map[string]any{}, Weights: checkpoint.StateDict{}}
+	}
 	vc := tower.Config
 	if sub, ok := vc["vision_config"].(map[string]any); ok {
 		vc = sub
@@ -160,12 +176,12 @@ func VisionConvertFolders(llava, tower *VisionFolder) (fsggml.KV, map[string][]f
 		return nil, nil, badinput.Errorf("%s/config.json: hidden_size, num_attention_heads, num_hidden_layers, intermediate_size, image_size, patch_size are missing or inconsistent", tower.Dir)
 	}
 	act := VisionStr(vc, "hidden_act", map[bool]string{false: "quick_gelu", true: "gelu_pytorch_tanh"}[siglip])
-	if (siglip && act != "gelu_pytorch_tanh") || (!siglip && act != "quick_gelu") {
+	if (siglip && act != "gelu_pytorch_tanh") || (!siglip && act != "quick_gelu" && act != "gelu") {
 		return nil, nil, badinput.Errorf("%s/config.json: hidden_act %q is not supported for %s (want %s)", tower.Dir, act, mt,
 			map[bool]string{false: "quick_gelu", true: "gelu_pytorch_tanh"}[siglip])
 	}
 	pt := VisionStr(llava.Config, "mm_projector_type", "linear")
-	if pt != "mlp2x_gelu" {
+	if !encoder && pt != "mlp2x_gelu" {
 		return nil, nil, badinput.Errorf("%s/config.json: mm_projector_type %q is not supported (supported: [mlp2x_gelu])", llava.Dir, pt)
 	}
 	sel := int(VisionNum(llava.Config, "mm_vision_select_layer", -2))
@@ -208,17 +224,28 @@ func VisionConvertFolders(llava, tower *VisionFolder) (fsggml.KV, map[string][]f
 		values[name] = t.Data
 	}
 	np := (image / patch) * (image / patch)
-	e := 0
-	if t, ok := sd["mm.0.weight"]; ok && len(t.Shape) == 2 {
-		e = t.Shape[0]
+	e, proj := 0, 0
+	if encoder {
+		t, ok := sd["visual_projection.weight"]
+		if !ok || len(t.Shape) != 2 {
+			return nil, nil, badinput.Errorf("%s: no visual_projection.weight (an image encoder alone must be a CLIPVisionModelWithProjection)", tower.Dir)
+		}
+		proj = t.Shape[0]
+		take("visual_projection.weight", "v.proj.weight", proj, d)
+		take("vision_model.post_layernorm.weight", "v.post_ln.weight", d)
+		take("vision_model.post_layernorm.bias", "v.post_ln.bias", d)
+	} else {
+		if t, ok := sd["mm.0.weight"]; ok && len(t.Shape) == 2 {
+			e = t.Shape[0]
+		}
+		if e == 0 {
+			return nil, nil, badinput.Errorf("%s: no projector weights (model.mm_projector.0.weight)", llava.Dir)
+		}
+		take("mm.0.weight", "mm.0.weight", e, d)
+		take("mm.0.bias", "mm.0.bias", e)
+		take("mm.2.weight", "mm.2.weight", e, e)
+		take("mm.2.bias", "mm.2.bias", e)
 	}
-	if e == 0 {
-		return nil, nil, badinput.Errorf("%s: no projector weights (model.mm_projector.0.weight)", llava.Dir)
-	}
-	take("mm.0.weight", "mm.0.weight", e, d)
-	take("mm.0.bias", "mm.0.bias", e)
-	take("mm.2.weight", "mm.2.weight", e, e)
-	take("mm.2.bias", "mm.2.bias", e)
 
 	vm := "vision_model."
 	take(vm+"embeddings.patch_embedding.weight", "v.patch_embd.weight", d, 3, patch, patch)
@@ -262,9 +289,21 @@ func VisionConvertFolders(llava, tower *VisionFolder) (fsggml.KV, map[string][]f
 	}
 
 	kv := VisionConfigFor(d, heads, layers, ff, image, patch, e, siglip)
+	if encoder {
+		delete(kv, VisionMMWidthKey)
+		kv["projector_type"] = VisionProjectorNone
+		kv["has_llava_projector"] = false
+	}
+	if act == "gelu" {
+		kv["use_gelu"] = true // llama.cpp's nearest (tanh); this port reads VisionActKey
+		kv[VisionActKey] = "gelu"
+	}
 	kv["vision.attention.layer_norm_epsilon"] = float32(VisionNum(vc, "layer_norm_eps", map[bool]float64{false: 1e-5, true: 1e-6}[siglip]))
 	kv["vision.projection_dim"] = uint32(VisionNum(vc, "projection_dim", float64(e)))
-	if fl != layers-1 {
+	if encoder {
+		kv["vision.projection_dim"] = uint32(proj)
+	}
+	if fl != layers-1 && !encoder {
 		kv["vision.feature_layer"] = []int32{int32(fl)}
 	}
 	if pp := tower.Preprocessor; pp != nil {
@@ -274,6 +313,9 @@ func VisionConvertFolders(llava, tower *VisionFolder) (fsggml.KV, map[string][]f
 		}
 	}
 	kv["general.name"] = filepath.Base(llava.Dir) + " mmproj"
+	if encoder {
+		kv["general.name"] = filepath.Base(tower.Dir) + " image encoder"
+	}
 	return kv, values, nil
 }
 

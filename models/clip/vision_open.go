@@ -39,14 +39,20 @@ func OpenVisionTuned(path string, o bindings.Options, tune func(*ml.BackendParam
 // check verifies what Validate could not: the tensors whose shapes the
 // metadata does not fix (optional mm.* width, swapped ffn).
 func (m *VisionModel) check() error {
-	if m.Projector == nil || m.Projector.MM0 == nil || m.Projector.MM0.Weight == nil {
+	if m.ProjectorType == VisionProjectorNone {
+		if m.Tower.PostLN == nil || m.Tower.Proj == nil || m.Tower.ClassEmbd == nil {
+			return fmt.Errorf("an encoder without projector needs v.class_embd, v.post_ln and v.proj.weight")
+		}
+	} else if m.Projector == nil || m.Projector.MM0 == nil || m.Projector.MM0.Weight == nil {
 		return fmt.Errorf("tensor mm.0.weight is missing (an mlp projector is required)")
 	}
-	d := m.Hidden
-	if w := m.Projector.MM0.Weight; w.Dim(0) != d {
+	d := m.VisionOptions.Hidden
+	if m.ProjectorType == VisionProjectorNone {
+		// no projector to check
+	} else if w := m.Projector.MM0.Weight; w.Dim(0) != d {
 		return fmt.Errorf("tensor mm.0.weight has input width %d, want the tower's %d", w.Dim(0), d)
 	}
-	if m.Projector.MM2 != nil && m.Projector.MM2.Weight.Dim(0) != m.Projector.MM0.Weight.Dim(1) {
+	if m.ProjectorType != VisionProjectorNone && m.Projector.MM2 != nil && m.Projector.MM2.Weight.Dim(0) != m.Projector.MM0.Weight.Dim(1) {
 		return fmt.Errorf("tensor mm.2.weight has input width %d, want mm.0's output %d", m.Projector.MM2.Weight.Dim(0), m.Projector.MM0.Weight.Dim(1))
 	}
 	for i, l := range m.Tower.Layers {

@@ -220,3 +220,38 @@ func TestVisionStorageTypes(t *testing.T) {
 		}
 	}
 }
+
+// TestVisionEncoderParity: a CLIP ViT-H/14-style image encoder (exact GELU,
+// CLIPVisionModelWithProjection, testdata/make_vision_fixture.py's cliph)
+// converted alone: image_embeds (pooled, post-LN, visual projection) and
+// hidden_states[-2] within parity.Tol·max|ref|.
+func TestVisionEncoderParity(t *testing.T) {
+	out := filepath.Join(t.TempDir(), "cliph.gguf")
+	if err := bindings.ConvertFiles(VisionArch, []string{"testdata/cliph_tower"}, fsggml.TensorTypeF32, out); err != nil {
+		t.Fatal(err)
+	}
+	v, err := OpenVision(out, bindings.Options{Device: "cpu"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer v.Close()
+	if v.Model.Act != VisionGELUErf || v.Model.EmbeddingLength() != 0 {
+		t.Fatalf("act %q, projector width %d", v.Model.Act, v.Model.EmbeddingLength())
+	}
+	want, err := checkpoint.Load("testdata/cliph_expect.pt")
+	if err != nil {
+		t.Fatal(err)
+	}
+	px := want["pixels"]
+	s := px.Shape[3]
+	got, shapes := bindings.Compute(v.Model.Backend(), func(ctx ml.Context) []ml.Tensor {
+		x := ctx.Input().FromFloats(px.Data, s, s, 3, px.Shape[0])
+		return []ml.Tensor{v.Model.Pooled(ctx, x), v.Model.HiddenStates(ctx, x, v.Model.Layers-1)}
+	})
+	for i, name := range []string{"image_embeds", "penultimate"} {
+		if err := parity.Compare(got[i], want[name].Data, parity.Tol); err != nil {
+			t.Errorf("%s %v: %v", name, shapes[i], err)
+		}
+		t.Logf("%s %v: max|Δ|/max|ref| = %.2e", name, shapes[i], parity.MaxRelErr(got[i], want[name].Data))
+	}
+}

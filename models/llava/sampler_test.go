@@ -2,6 +2,7 @@ package llava
 
 import (
 	"math"
+	"strings"
 	"testing"
 )
 
@@ -57,5 +58,35 @@ func TestDetokenizerUTF8(t *testing.T) {
 	d.Add(0)
 	if got := d.Flush(); got != "\uFFFD" {
 		t.Errorf("flushed incomplete sequence: %q", got)
+	}
+}
+
+// TestSynthVocabFull: the full-size vocabulary has Qwen1.5's size and
+// special ids, unique tokens, and merges that the tokenizer uses.
+func TestSynthVocabFull(t *testing.T) {
+	toks, types, merges, err := SynthVocab(151936, 1<<20, 151643, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(toks) != 151936 || len(types) != 151936 || len(merges) < 50 {
+		t.Fatalf("%d tokens, %d types, %d merges", len(toks), len(types), len(merges))
+	}
+	seen := map[string]bool{}
+	for i, s := range toks {
+		if seen[s] {
+			t.Fatalf("token %d %q is a duplicate", i, s)
+		}
+		seen[s] = true
+	}
+	for i, want := range []string{EndOfText, ImStart, ImEnd} {
+		if id := 151643 + i; toks[id] != want || types[id] != tokenControl {
+			t.Errorf("id %d: %q type %d, want %q control", id, toks[id], types[id], want)
+		}
+	}
+	for _, m := range merges {
+		a, b, ok := strings.Cut(m, " ")
+		if !ok || !seen[a] || !seen[b] || !seen[a+b] {
+			t.Fatalf("merge %q does not join two tokens into a token", m)
+		}
 	}
 }

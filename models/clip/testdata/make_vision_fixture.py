@@ -105,7 +105,7 @@ class VisionTransformer(nn.Module):
     def __init__(self, cfg, clip):
         super().__init__()
         d, eps = cfg["hidden_size"], cfg["layer_norm_eps"]
-        act = quick_gelu if clip else gelu_tanh
+        act = {"quick_gelu": quick_gelu, "gelu_pytorch_tanh": gelu_tanh, "gelu": F.gelu}[cfg["hidden_act"]]
         self.clip = clip
         self.embeddings = Embeddings(d, cfg["image_size"], cfg["patch_size"], clip)
         if clip:
@@ -128,6 +128,15 @@ class Tower(nn.Module):
     def __init__(self, cfg, clip):
         super().__init__()
         self.vision_model = VisionTransformer(cfg, clip)
+
+
+class TowerWithProjection(Tower):
+    """CLIPVisionModelWithProjection: image_embeds = visual_projection(
+    post_layernorm(last_hidden_state[:, 0])) (the IP-Adapter image encoder)."""
+
+    def __init__(self, cfg):
+        super().__init__(cfg, True)
+        self.visual_projection = nn.Linear(cfg["hidden_size"], cfg["projection_dim"], bias=False)
 
 
 def randomize(m, gen):
@@ -184,6 +193,30 @@ def make(variant, seed):
     print(variant, "features", tuple(feats.shape), "projected", tuple(out.shape), "max|proj|", out.abs().max().item())
 
 
+def make_encoder(seed):
+    """A CLIP ViT-H/14-style image encoder (GELU with erf, projection), as
+    the IP-Adapter uses it: pooled image_embeds and hidden_states[-2]."""
+    gen = torch.Generator().manual_seed(seed)
+    cfg = {"model_type": "clip_vision_model", "hidden_size": 32, "intermediate_size": 64, "num_attention_heads": 4,
+           "num_hidden_layers": 3, "image_size": 28, "patch_size": 7, "layer_norm_eps": 1e-5, "hidden_act": "gelu",
+           "projection_dim": 24}
+    tower = TowerWithProjection(cfg)
+    randomize(tower, gen)
+    px = torch.randn(2, 3, 28, 28, generator=gen)
+    with torch.no_grad():
+        hs = tower.vision_model.hidden_states(px)
+        embeds = tower.visual_projection(tower.vision_model.post_layernorm(hs[-1][:, 0]))
+    d = os.path.join(HERE, "cliph_tower")
+    os.makedirs(d, exist_ok=True)
+    with open(os.path.join(d, "config.json"), "w") as f:
+        json.dump(cfg, f, indent=1)
+    torch.save({k: v.contiguous() for k, v in tower.state_dict().items()}, os.path.join(d, "pytorch_model.bin"))
+    torch.save({"pixels": px.contiguous(), "penultimate": hs[-2].contiguous(), "image_embeds": embeds.contiguous()},
+               os.path.join(HERE, "cliph_expect.pt"))
+    print("cliph image_embeds", tuple(embeds.shape))
+
+
 if __name__ == "__main__":
     make("clip", 1)
     make("siglip", 2)
+    make_encoder(3)
