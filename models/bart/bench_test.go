@@ -23,7 +23,11 @@ import (
 // full-size file for the figures, e.g.
 //
 //	multisc synth --arch bart --size full --seed 1 --type f16 --out /tmp/bart-f16.gguf
+//	export CGO_CFLAGS="-O3 -march=x86-64-v3" CGO_CXXFLAGS="-O3 -march=x86-64-v3"
 //	MULTISC_BART_MODEL=/tmp/bart-f16.gguf go test ./models/bart -run '^$' -bench Correct -benchtime 1x -count 3
+//
+// (Without the CGO flags ggml's CPU kernels are baseline x86-64, several
+// times slower; see the README's Performance section.)
 //
 // MULTISC_BART_SINGLE=1 adds the one-caption-at-a-time runs at full size,
 // MULTISC_BART_N=K uses the first K captions.

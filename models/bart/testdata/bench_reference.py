@@ -170,10 +170,11 @@ def beam_search(m, enc, attn, g, k):
 
 
 def correct(m, rows, g, beams, batch, pad):
-    out = []
+    out = [None] * len(rows)
     order = sorted(range(len(rows)), key=lambda i: len(rows[i]))  # as the Go corrector batches
     for lo in range(0, len(order), batch):
-        part = [rows[i] for i in order[lo:lo + batch]]
+        idx = order[lo:lo + batch]
+        part = [rows[i] for i in idx]
         S = max(len(x) for x in part)
         ids = torch.full((len(part), S), pad, dtype=torch.long)
         attn = torch.zeros((len(part), S), dtype=torch.long)
@@ -181,7 +182,9 @@ def correct(m, rows, g, beams, batch, pad):
             ids[i, :len(x)] = torch.tensor(x)
             attn[i, :len(x)] = 1
         enc = m.model.encoder(ids, attn)
-        out += greedy(m, enc, attn, g) if beams == 1 else beam_search(m, enc, attn, g, beams)
+        res = greedy(m, enc, attn, g) if beams == 1 else beam_search(m, enc, attn, g, beams)
+        for i, r in zip(idx, res):
+            out[i] = r
     return out
 
 
