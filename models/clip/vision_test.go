@@ -244,7 +244,7 @@ func TestVisionEncoderParity(t *testing.T) {
 	}
 	px := want["pixels"]
 	s := px.Shape[3]
-	got, shapes := bindings.Compute(v.Model.Backend(), func(ctx ml.Context) []ml.Tensor {
+	got, shapes := bindings.MustCompute(v.Model.Backend(), func(ctx ml.Context) []ml.Tensor {
 		x := ctx.Input().FromFloats(px.Data, s, s, 3, px.Shape[0])
 		return []ml.Tensor{v.Model.Pooled(ctx, x), v.Model.HiddenStates(ctx, x, v.Model.Layers-1)}
 	})
