@@ -50,11 +50,12 @@ func kvWidth(key string) width {
 	}
 }
 
-// tensorWidth is the first dimension of the first tensor present.
+// tensorWidth is the first dimension (ggml order: the output width of a
+// bias) of the first of the named tensors that the file holds.
 func tensorWidth(names ...string) width {
 	return func(meta *fsggml.GGML) (int, string, bool) {
-		for _, t := range meta.Tensors().Items() {
-			for _, n := range names {
+		for _, n := range names {
+			for _, t := range meta.Tensors().Items() {
 				if t.Name == n && len(t.Shape) > 0 {
 					return int(t.Shape[0]), n, true
 				}
