@@ -140,6 +140,19 @@ func TestModelsPull(t *testing.T) {
 	if string(b2) != string(b) {
 		t.Error("a failed pull changed models.json")
 	}
+	// a pull that converts one role (at another type) and then fails on the
+	// next leaves the first role's file as the manifest records it
+	_, stderr, code = runCLI(t, "models", "pull", "detector", "lpips", "--out", dir, "--type", "f32")
+	wantPullBadInput(t, stderr, code, "role lpips", "sha256 mismatch")
+	if b3, _ := os.ReadFile(filepath.Join(dir, "models.json")); string(b3) != string(b) {
+		t.Error("a failed pull changed models.json")
+	}
+	if _, stderr, code := runCLI(t, "models", "verify", dir); code != 0 {
+		t.Errorf("verify after a failed pull: %s", stderr)
+	}
+	if _, err := os.Stat(filepath.Join(dir, ".staging")); err == nil {
+		t.Error("staging folder left behind")
+	}
 }
 
 func TestModelsPullFromDir(t *testing.T) {

@@ -2,7 +2,6 @@ package models
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"io/fs"
@@ -22,6 +21,9 @@ import (
 // DownloadDir is where pull keeps checkpoints while it converts them,
 // relative to the models folder.
 const DownloadDir = ".checkpoints"
+
+// stagingDir holds a pull's converted files until every role is done.
+const stagingDir = ".staging"
 
 // PullOptions configures Pull.
 type PullOptions struct {
@@ -140,6 +142,14 @@ func Pull(ctx context.Context, roles []Role, o PullOptions) (Manifest, error) {
 	}
 	f := &fetcher{o: &o, client: client, progress: prog}
 	dl := filepath.Join(o.Out, DownloadDir)
+	// Converted files wait in a staging folder until every role is done, so
+	// a failed pull leaves the folder's models and manifest as they were.
+	stage := filepath.Join(o.Out, stagingDir)
+	os.RemoveAll(stage)
+	if err := os.MkdirAll(stage, 0o755); err != nil {
+		return m, badinput.Errorf("--out %s: %v", o.Out, err)
+	}
+	defer os.RemoveAll(stage)
 	done := map[Role]RoleFiles{}
 	for _, e := range entries {
 		prog.note("%s: %s (%s, licence %s)", e.Role, e.Model, e.Arch, e.Licence)
@@ -156,7 +166,7 @@ func Pull(ctx context.Context, roles []Role, o PullOptions) (Manifest, error) {
 			}
 			urls = append(urls, src.URL(DefaultEndpoints))
 		}
-		rf, err := convertRole(o.Out, dl, e, t)
+		rf, err := convertRole(stage, dl, e, t)
 		if err != nil {
 			return m, err
 		}
@@ -164,7 +174,7 @@ func Pull(ctx context.Context, roles []Role, o PullOptions) (Manifest, error) {
 		rf.Source = e.Model + " — " + strings.Join(urls, " ")
 		done[e.Role] = rf
 		for _, f := range rf.Files {
-			prog.note("%s: wrote %s (%s, %s)", e.Role, filepath.Join(o.Out, f.Path), f.Arch, mib(f.Size))
+			prog.note("%s: converted %s (%s, %s)", e.Role, f.Path, f.Arch, mib(f.Size))
 		}
 		if !o.KeepCheckpoints && o.FromDir == "" {
 			for _, src := range e.Files {
@@ -173,6 +183,11 @@ func Pull(ctx context.Context, roles []Role, o PullOptions) (Manifest, error) {
 		}
 	}
 	for r, rf := range done {
+		for _, f := range rf.Files {
+			if err := os.Rename(filepath.Join(stage, f.Path), filepath.Join(o.Out, f.Path)); err != nil {
+				return m, fmt.Errorf("--out: %w", err)
+			}
+		}
 		m.Roles[r] = rf
 	}
 	if err := WriteManifest(o.Out, m); err != nil {
@@ -222,9 +237,6 @@ func fromDir(role Role, src Source, dir, dst string, prog *progress) error {
 	defer in.Close()
 	return atomicfile.Write(dst, 0o644, func(out *os.File) error {
 		_, err := io.Copy(out, in)
-		if errors.Is(err, fs.ErrClosed) {
-			return err
-		}
 		return err
 	})
 }
