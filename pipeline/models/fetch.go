@@ -165,7 +165,22 @@ func (f *fetcher) get(ctx context.Context, role Role, url, part string, meta *pa
 		cancel(fmt.Errorf("no data for %v (timeout)", f.o.IdleTimeout))
 	})
 	defer timer.Stop()
-	resp, err := f.client.Do(req)
+	// The hub answers a resolve URL of an LFS file with a redirect to its
+	// CDN; the sha256 (X-Linked-Etag) is on the redirect, so keep it.
+	client := *f.client
+	linked := ""
+	client.CheckRedirect = func(r *http.Request, via []*http.Request) error {
+		if r.Response != nil {
+			if v := r.Response.Header.Get("X-Linked-Etag"); v != "" {
+				linked = v
+			}
+		}
+		if len(via) >= 10 {
+			return errors.New("stopped after 10 redirects")
+		}
+		return nil
+	}
+	resp, err := client.Do(req)
 	if err != nil {
 		if c := context.Cause(ctx); c != nil && !errors.Is(c, context.Canceled) {
 			err = c
@@ -197,6 +212,9 @@ func (f *fetcher) get(ctx context.Context, role Role, url, part string, meta *pa
 		return false, false, badinput.Errorf("role %s: %s: HTTP %s", role, url, resp.Status)
 	}
 	meta.ETag, meta.Linked = resp.Header.Get("ETag"), resp.Header.Get("X-Linked-Etag")
+	if linked != "" {
+		meta.Linked = linked
+	}
 	mb, _ := json.Marshal(meta)
 	if err := os.WriteFile(part+".json", mb, 0o644); err != nil {
 		return false, false, badinput.Errorf("--out: %v", err)

@@ -2,6 +2,7 @@ package models
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"io/fs"
@@ -9,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"time"
 
 	fsggml "github.com/ollama/ollama/fs/ggml"
@@ -47,6 +49,8 @@ type PullOptions struct {
 	// MaxBytes, when > 0, is the most this pull may download (a disk
 	// budget; tests simulate a full disk with it).
 	MaxBytes int64
+	// Parallel is how many files of a role download at once (default 4).
+	Parallel int
 	// KeepCheckpoints keeps the downloaded checkpoints under
 	// Out/.checkpoints after conversion (default: deleted per role once
 	// converted).
@@ -74,6 +78,9 @@ func Pull(ctx context.Context, roles []Role, o PullOptions) (Manifest, error) {
 	if o.Retries < 0 {
 		o.Retries = 0
 	}
+	if o.Parallel <= 0 {
+		o.Parallel = 4
+	}
 	if o.RetryWait <= 0 {
 		o.RetryWait = time.Second
 	}
@@ -99,7 +106,12 @@ func Pull(ctx context.Context, roles []Role, o PullOptions) (Manifest, error) {
 			entries = append(entries, e)
 		}
 	}
+	seen := map[Role]bool{}
 	for _, r := range roles {
+		if seen[r] {
+			continue
+		}
+		seen[r] = true
 		if _, err := ParseRole(string(r)); err != nil {
 			return Manifest{}, badinput.Errorf("models pull: %v", err)
 		}
@@ -155,16 +167,10 @@ func Pull(ctx context.Context, roles []Role, o PullOptions) (Manifest, error) {
 		prog.note("%s: %s (%s, licence %s)", e.Role, e.Model, e.Arch, e.Licence)
 		var urls []string
 		for _, src := range e.Files {
-			dst := filepath.Join(dl, filepath.FromSlash(src.Local))
-			if o.FromDir != "" {
-				err = fromDir(e.Role, src, o.FromDir, dst, prog)
-			} else {
-				err = f.fetch(ctx, e.Role, src, dst)
-			}
-			if err != nil {
-				return m, err
-			}
 			urls = append(urls, src.URL(DefaultEndpoints))
+		}
+		if err := f.fetchAll(ctx, e, dl); err != nil {
+			return m, err
 		}
 		rf, err := convertRole(stage, dl, e, t)
 		if err != nil {
@@ -197,6 +203,55 @@ func Pull(ctx context.Context, roles []Role, o PullOptions) (Manifest, error) {
 		removeEmptyDirs(dl)
 	}
 	return m, nil
+}
+
+// fetchAll obtains a role's files, up to o.Parallel at once; the first
+// error stops the others.
+func (f *fetcher) fetchAll(ctx context.Context, e Entry, dl string) error {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	n := max(f.o.Parallel, 1)
+	if f.o.FromDir != "" {
+		n = 1 // local copies: in order, so the first missing file is named
+	}
+	sem := make(chan struct{}, n)
+	errs := make([]error, len(e.Files))
+	var wg sync.WaitGroup
+	for i, src := range e.Files {
+		dst := filepath.Join(dl, filepath.FromSlash(src.Local))
+		sem <- struct{}{} // started in order
+		if ctx.Err() != nil {
+			<-sem
+			break
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			defer func() { <-sem }()
+			var err error
+			if f.o.FromDir != "" {
+				err = fromDir(e.Role, src, f.o.FromDir, dst, f.progress)
+			} else {
+				err = f.fetch(ctx, e.Role, src, dst)
+			}
+			if err != nil {
+				errs[i] = err
+				cancel()
+			}
+		}()
+	}
+	wg.Wait()
+	for _, err := range errs {
+		if err != nil && !errors.Is(err, context.Canceled) {
+			return err
+		}
+	}
+	for _, err := range errs {
+		if err != nil {
+			return err
+		}
+	}
+	return ctx.Err()
 }
 
 // fromDir places a checkpoint the user already has at dst (a hard link,

@@ -334,7 +334,7 @@ func TestPullFailures(t *testing.T) {
 			h.files[p] = append([]byte("x"), h.files[p]...)
 		}, []string{"sha256 mismatch", "deleted"}},
 		{"no space", func(h *hub, o *PullOptions, p string) { o.MaxBytes = 50_000 }, []string{"no space left"}},
-		{"from-dir missing file", func(h *hub, o *PullOptions, p string) { o.FromDir = os.TempDir() }, []string{"--from-dir", "alexnet-owt-7be5be79.pth"}},
+		{"from-dir missing file", func(h *hub, o *PullOptions, p string) { o.FromDir = t.TempDir() }, []string{"--from-dir", "alexnet-owt-7be5be79.pth"}},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -396,4 +396,48 @@ func TestPullToken(t *testing.T) {
 		t.Errorf("Authorization sent to the hub %q, to others %q", hfAuth, otherAuth)
 	}
 	_ = net.Listen
+}
+
+// TestPullLinkedEtag: a file with no catalogue hash is checked against the
+// hub's X-Linked-Etag, which the hub sends on its redirect to the CDN.
+func TestPullLinkedEtag(t *testing.T) {
+	for _, c := range []struct {
+		name string
+		good bool
+	}{{"matching", true}, {"wrong", false}} {
+		t.Run(c.name, func(t *testing.T) {
+			h, cat := newHub(t)
+			for i := range cat {
+				if cat[i].Role == Detector {
+					cat[i].Files = append([]Source(nil), cat[i].Files...)
+					cat[i].Files[0].SHA256 = "" // model.safetensors
+				}
+			}
+			src := srcOf(t, cat, "detector/model.safetensors")
+			sum := sha256Hex(h.files["/"+src.Path])
+			if !c.good {
+				sum = sha256Hex([]byte("another file"))
+			}
+			cdn := "/cdn/" + src.Path
+			h.files[cdn] = h.files["/"+src.Path]
+			redirect := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				if r.URL.Path == "/"+src.Path {
+					w.Header().Set("X-Linked-Etag", `"`+sum+`"`)
+					http.Redirect(w, r, h.URL+cdn, http.StatusFound)
+					return
+				}
+				h.serve(w, r)
+			}))
+			defer redirect.Close()
+			o := h.opts(t, cat)
+			o.Endpoints[HuggingFace] = redirect.URL
+			_, err := Pull(context.Background(), []Role{Detector}, o)
+			if c.good && err != nil {
+				t.Fatal(err)
+			}
+			if !c.good && (err == nil || !strings.Contains(err.Error(), "the server says "+sum)) {
+				t.Fatalf("wrong X-Linked-Etag: %v", err)
+			}
+		})
+	}
 }
