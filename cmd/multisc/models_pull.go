@@ -15,7 +15,7 @@ import (
 func init() {
 	var out, typ, from string
 	var keep, catalogue bool
-	var retries int
+	var retries, parallel int
 	var timeout time.Duration
 	modelsCmd.Sub = append(modelsCmd.Sub, &command{
 		Name:  "pull",
@@ -43,6 +43,7 @@ its repository); no network is used.`,
 			fs.StringVar(&from, "from-dir", "", "take the checkpoints from this folder, no network")
 			fs.BoolVar(&keep, "keep-checkpoints", false, "keep the downloads under DIR/.checkpoints after conversion")
 			fs.IntVar(&retries, "retries", 5, "retries of a dropped or failed download (each resumes)")
+			fs.IntVar(&parallel, "parallel", 4, "files of a role downloaded at once")
 			fs.DurationVar(&timeout, "timeout", time.Minute, "give up a request that receives nothing for this long")
 			fs.BoolVar(&catalogue, "catalogue", false, "list the catalogue and exit")
 		},
@@ -65,12 +66,15 @@ its repository); no network is used.`,
 			if retries < 0 {
 				return badInput("--retries must be >= 0, got %d", retries)
 			}
+			if parallel < 1 {
+				return badInput("--parallel must be >= 1, got %d", parallel)
+			}
 			if timeout <= 0 {
 				return badInput("--timeout must be positive, got %v", timeout)
 			}
 			o := models.PullOptions{
 				Out: out, Type: typ, FromDir: from, KeepCheckpoints: keep,
-				Retries: retries, IdleTimeout: timeout, Progress: env.Stderr,
+				Retries: retries, IdleTimeout: timeout, Parallel: parallel, Progress: env.Stderr,
 				Token: os.Getenv("HF_TOKEN"),
 				Endpoints: map[models.Host]string{
 					models.HuggingFace: os.Getenv("HF_ENDPOINT"),

@@ -94,6 +94,17 @@ type Entry struct {
 	// Issue names the work that registers Arch, for a role not yet
 	// convertible.
 	Issue string
+	// FileArches are the general.architecture of each output file, when
+	// they are not just Arch (the captioner: qwen2, then clip).
+	FileArches []string
+}
+
+// Arches lists the general.architecture of each of the role's files.
+func (e Entry) Arches() []string {
+	if e.FileArches != nil {
+		return e.FileArches
+	}
+	return []string{e.Arch}
 }
 
 // Convertible reports whether the entry's architecture is registered in
@@ -153,7 +164,8 @@ var Catalogue = []Entry{
 			hf("google/siglip-so400m-patch14-384", "config.json", "captioner/tower/config.json"),
 			hf("google/siglip-so400m-patch14-384", "model.safetensors", "captioner/tower/model.safetensors"),
 		},
-		Inputs: []string{"captioner/llava", "captioner/tower"},
+		Inputs:     []string{"captioner/llava", "captioner/tower"},
+		FileArches: []string{"qwen2", "clip"},
 	},
 	{
 		Role: Corrector, Arch: "bart", Model: "oliverguhr/spelling-correction-english-base (a facebook/bart-base fine-tune)", Licence: "MIT",

@@ -11,6 +11,7 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
+	"strings"
 
 	"github.com/multisc/multisc/bindings/atomicfile"
 	"github.com/multisc/multisc/bindings/badinput"
@@ -93,6 +94,17 @@ func ReadManifest(dir string) (Manifest, error) {
 		if len(rf.Files) == 0 {
 			return Manifest{}, badinput.Errorf("%s: role %s lists no files", path, r)
 		}
+		if e, ok := Lookup(Catalogue, r); ok {
+			want := e.Arches()
+			if len(rf.Files) != len(want) {
+				return Manifest{}, badinput.Errorf("%s: role %s lists %d files, want %d (%s)", path, r, len(rf.Files), len(want), strings.Join(want, ", "))
+			}
+			for i, f := range rf.Files {
+				if f.Arch != want[i] {
+					return Manifest{}, badinput.Errorf("%s: role %s: %s is listed as a %q model, the role needs %q", path, r, f.Path, f.Arch, want[i])
+				}
+			}
+		}
 		for _, f := range rf.Files {
 			if f.Path == "" || filepath.IsAbs(f.Path) || !filepath.IsLocal(f.Path) {
 				return Manifest{}, badinput.Errorf("%s: role %s: file path %q is not inside the models folder", path, r, f.Path)
@@ -144,6 +156,13 @@ func (s *Set) Paths(r Role) ([]string, error) {
 		out = append(out, p)
 	}
 	return out, nil
+}
+
+// Files returns the manifest's record of a role's files (paths relative
+// to Dir, architectures, sizes, sha256), for result rows that record which
+// models made them; nil when the role is absent.
+func (s *Set) Files(r Role) []File {
+	return s.Manifest.Roles[r].Files
 }
 
 // Path returns the role's (first) file; see Paths.

@@ -204,6 +204,8 @@ func TestManifestBad(t *testing.T) {
 		"unknown role": `{"version": 1, "roles": {"painter": {"arch": "x", "files": [{"path": "a.gguf"}]}}}`,
 		"escape":       `{"version": 1, "roles": {"lpips": {"arch": "lpips", "files": [{"path": "../a.gguf"}]}}}`,
 		"no files":     `{"version": 1, "roles": {"lpips": {"arch": "lpips", "files": []}}}`,
+		"wrong arch":   `{"version": 1, "roles": {"segmenter": {"arch": "fcn", "files": [{"path": "a.gguf", "arch": "lpips"}]}}}`,
+		"one of two":   `{"version": 1, "roles": {"captioner": {"arch": "llava", "files": [{"path": "a.gguf", "arch": "qwen2"}]}}}`,
 	}
 	for name, body := range cases {
 		t.Run(name, func(t *testing.T) {

@@ -3,6 +3,7 @@ package models
 import (
 	"fmt"
 	"io"
+	"strings"
 	"sync"
 	"time"
 )
@@ -68,7 +69,9 @@ func (fp *fileProgress) line() {
 	over := p.overall()
 	p.mu.Unlock()
 	if fp.total > 0 {
-		p.printf("  %s: %s / %s (%d%%)  %s\n", fp.name, mib(fp.have), mib(fp.total), fp.have*100/fp.total, over)
+		pct := fp.have * 100 / fp.total
+		bar := strings.Repeat("#", int(pct/5)) + strings.Repeat("-", 20-int(pct/5))
+		p.printf("  %s [%s] %3d%% %s / %s  %s\n", fp.name, bar, pct, mib(fp.have), mib(fp.total), over)
 	} else {
 		p.printf("  %s: %s  %s\n", fp.name, mib(fp.have), over)
 	}
