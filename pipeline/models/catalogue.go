@@ -161,8 +161,10 @@ var Catalogue = []Entry{
 			hf("qnguyen3/nanoLLaVA", "model.safetensors", "captioner/llava/model.safetensors"),
 			hf("qnguyen3/nanoLLaVA", "tokenizer.json", "captioner/llava/tokenizer.json"),
 			hf("qnguyen3/nanoLLaVA", "tokenizer_config.json", "captioner/llava/tokenizer_config.json"),
+			// nanoLLaVA's model.safetensors (2.1 GB) holds the SigLIP tower's
+			// weights too (model.vision_tower.vision_tower.*): of the tower's
+			// repository only its config.json is needed.
 			hf("google/siglip-so400m-patch14-384", "config.json", "captioner/tower/config.json"),
-			hf("google/siglip-so400m-patch14-384", "model.safetensors", "captioner/tower/model.safetensors"),
 		},
 		Inputs:     []string{"captioner/llava", "captioner/tower"},
 		FileArches: []string{"qwen2", "clip"},
