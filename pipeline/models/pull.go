@@ -182,7 +182,7 @@ func Pull(ctx context.Context, roles []Role, o PullOptions) (Manifest, error) {
 		for _, f := range rf.Files {
 			prog.note("%s: converted %s (%s, %s)", e.Role, f.Path, f.Arch, mib(f.Size))
 		}
-		if !o.KeepCheckpoints && o.FromDir == "" {
+		if !o.KeepCheckpoints { // with --from-dir: our links or copies; the originals stay
 			for _, src := range e.Files {
 				os.Remove(filepath.Join(dl, filepath.FromSlash(src.Local)))
 			}

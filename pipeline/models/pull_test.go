@@ -259,9 +259,12 @@ func TestPullAll(t *testing.T) {
 			}
 		}
 	}
-	// the from-dir files are left alone
+	// the from-dir files are left alone; our links to them are not kept
 	if _, err := os.Stat(filepath.Join(from, "alex.pth")); err != nil {
 		t.Error("--from-dir input removed")
+	}
+	if _, err := os.Stat(filepath.Join(o2.Out, DownloadDir)); err == nil {
+		t.Errorf("%s left behind after a --from-dir pull", DownloadDir)
 	}
 }
 
