@@ -12,6 +12,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
 	"sync/atomic"
 	"syscall"
@@ -26,7 +27,9 @@ type partMeta struct {
 	URL    string `json:"url"`
 	ETag   string `json:"etag,omitempty"`   // for If-Range
 	Linked string `json:"linked,omitempty"` // X-Linked-Etag: the hub's sha256 of an LFS file
-	SHA256 string `json:"sha256,omitempty"` // expected, when known
+	// LinkedSize is X-Linked-Size, the hub's size of an LFS file (0: none).
+	LinkedSize int64  `json:"linked_size,omitempty"`
+	SHA256     string `json:"sha256,omitempty"` // expected, when known
 }
 
 var hex64 = regexp.MustCompile(`^[0-9a-f]{64}$`)
@@ -128,6 +131,9 @@ func (f *fetcher) fetch(ctx context.Context, role Role, src Source, dst string) 
 	if lastErr != nil {
 		return badinput.Errorf("role %s: downloading %s: %v (gave up after %d retries; run pull again to resume)", role, url, lastErr, f.o.Retries)
 	}
+	if src.Size == 0 && meta.LinkedSize > 0 {
+		src.Size = meta.LinkedSize
+	}
 	if err := verifySource(src, part, meta.Linked); err != nil {
 		removePart(part)
 		return badinput.Errorf("role %s: %s: %v; the download was deleted", role, url, err)
@@ -168,11 +174,14 @@ func (f *fetcher) get(ctx context.Context, role Role, url, part string, meta *pa
 	// The hub answers a resolve URL of an LFS file with a redirect to its
 	// CDN; the sha256 (X-Linked-Etag) is on the redirect, so keep it.
 	client := *f.client
-	linked := ""
+	linked, linkedSize := "", ""
 	client.CheckRedirect = func(r *http.Request, via []*http.Request) error {
 		if r.Response != nil {
 			if v := r.Response.Header.Get("X-Linked-Etag"); v != "" {
 				linked = v
+			}
+			if v := r.Response.Header.Get("X-Linked-Size"); v != "" {
+				linkedSize = v
 			}
 		}
 		if len(via) >= 10 {
@@ -215,6 +224,10 @@ func (f *fetcher) get(ctx context.Context, role Role, url, part string, meta *pa
 	if linked != "" {
 		meta.Linked = linked
 	}
+	if linkedSize == "" {
+		linkedSize = resp.Header.Get("X-Linked-Size")
+	}
+	meta.LinkedSize, _ = strconv.ParseInt(linkedSize, 10, 64)
 	mb, _ := json.Marshal(meta)
 	if err := os.WriteFile(part+".json", mb, 0o644); err != nil {
 		return false, false, badinput.Errorf("--out: %v", err)
@@ -262,7 +275,7 @@ func verifySource(src Source, path, etag string) error {
 		return err
 	}
 	if src.Size > 0 && n != src.Size {
-		return fmt.Errorf("size %d bytes, the catalogue says %d", n, src.Size)
+		return fmt.Errorf("size %d bytes, want %d (catalogue or X-Linked-Size)", n, src.Size)
 	}
 	etag = strings.Trim(strings.TrimPrefix(etag, "W/"), `"`)
 	switch {

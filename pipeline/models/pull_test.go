@@ -453,9 +453,10 @@ func TestPullToken(t *testing.T) {
 // hub's X-Linked-Etag, which the hub sends on its redirect to the CDN.
 func TestPullLinkedEtag(t *testing.T) {
 	for _, c := range []struct {
-		name string
-		good bool
-	}{{"matching", true}, {"wrong", false}} {
+		name     string
+		good     bool
+		sizeDiff int
+	}{{"matching", true, 0}, {"wrong", false, 0}, {"wrong size", false, 1}} {
 		t.Run(c.name, func(t *testing.T) {
 			h, cat := newHub(t)
 			for i := range cat {
@@ -466,7 +467,7 @@ func TestPullLinkedEtag(t *testing.T) {
 			}
 			src := srcOf(t, cat, "detector/model.safetensors")
 			sum := sha256Hex(h.files["/"+src.Path])
-			if !c.good {
+			if !c.good && c.sizeDiff == 0 {
 				sum = sha256Hex([]byte("another file"))
 			}
 			cdn := "/cdn/" + src.Path
@@ -474,6 +475,7 @@ func TestPullLinkedEtag(t *testing.T) {
 			redirect := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 				if r.URL.Path == "/"+src.Path {
 					w.Header().Set("X-Linked-Etag", `"`+sum+`"`)
+					w.Header().Set("X-Linked-Size", fmt.Sprint(len(h.files["/"+src.Path])+c.sizeDiff))
 					http.Redirect(w, r, h.URL+cdn, http.StatusFound)
 					return
 				}
@@ -486,7 +488,10 @@ func TestPullLinkedEtag(t *testing.T) {
 			if c.good && err != nil {
 				t.Fatal(err)
 			}
-			if !c.good && (err == nil || !strings.Contains(err.Error(), "the server says "+sum)) {
+			if !c.good && c.sizeDiff != 0 && (err == nil || !strings.Contains(err.Error(), "X-Linked-Size")) {
+				t.Fatalf("wrong X-Linked-Size: %v", err)
+			}
+			if !c.good && c.sizeDiff == 0 && (err == nil || !strings.Contains(err.Error(), "the server says "+sum)) {
 				t.Fatalf("wrong X-Linked-Etag: %v", err)
 			}
 		})
