@@ -117,6 +117,16 @@ func (e Entry) Convertible() bool {
 	return ok && a.Convert != nil
 }
 
+// Synthesizable reports whether `models synth` can write the role: its
+// architecture is registered (a converter is not needed).
+func (e Entry) Synthesizable() bool {
+	if mf, ok := bindings.LookupMultiFile(e.Arch); ok {
+		return mf.Synth != nil
+	}
+	_, ok := bindings.LookupArch(e.Arch)
+	return ok
+}
+
 // NotYet is the error for a role whose architecture is not registered.
 func (e Entry) NotYet() error {
 	return fmt.Errorf("role %s is not yet convertible: architecture %q is not in this binary (%s)", e.Role, e.Arch, e.Issue)

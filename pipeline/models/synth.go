@@ -32,7 +32,7 @@ func SynthSet(dir, size string, seed uint64, typ string) (SynthResult, error) {
 	res := SynthResult{Manifest: Manifest{Version: ManifestVersion, Roles: map[Role]RoleFiles{}}, Skipped: map[Role]error{}}
 	for _, r := range Roles {
 		e, _ := Lookup(Catalogue, r)
-		if !e.Convertible() {
+		if !e.Synthesizable() {
 			res.Skipped[r] = e.NotYet()
 			continue
 		}
