@@ -1,0 +1,262 @@
+package models
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/multisc/multisc/bindings"
+)
+
+// Role is what a model does in the system; the manifest maps each role to
+// its GGUF file(s).
+type Role string
+
+// The roles of a models folder.
+const (
+	Segmenter    Role = "segmenter"     // FCN-ResNet50: the object slice i_m
+	Detector     Role = "detector"      // DETR-ResNet-50: boxes for the fusion split
+	Captioner    Role = "captioner"     // LLaVA: a qwen2 LM and its clip mmproj
+	Corrector    Role = "corrector"     // BART spelling corrector
+	Generator    Role = "generator"     // Stable Diffusion 1.5
+	IPAdapter    Role = "ip-adapter"    // IP-Adapter SD 1.5
+	ImageEncoder Role = "image-encoder" // CLIP ViT-H/14 image encoder of the IP-Adapter
+	LPIPS        Role = "lpips"         // LPIPS v0.1 (AlexNet)
+	Embedder     Role = "embedder"      // CLIP vision model for cosine similarity
+)
+
+// Roles lists every role in the order they are pulled, synthesized and
+// listed.
+var Roles = []Role{Segmenter, Detector, Captioner, Corrector, Generator, IPAdapter, ImageEncoder, LPIPS, Embedder}
+
+// Host is a publisher whose base URL an Options can override (tests point
+// every host at a loopback server).
+type Host string
+
+// The publishers of the catalogue's checkpoints and their default base URLs.
+const (
+	HuggingFace Host = "huggingface" // HF_ENDPOINT overrides it
+	PyTorch     Host = "pytorch"
+	GitHub      Host = "github"
+)
+
+// DefaultEndpoints are the publishers' base URLs.
+var DefaultEndpoints = map[Host]string{
+	HuggingFace: "https://huggingface.co",
+	PyTorch:     "https://download.pytorch.org",
+	GitHub:      "https://github.com",
+}
+
+// Source is one public checkpoint file.
+type Source struct {
+	Host Host
+	// Path is the file's path under the host's base URL; for Hugging Face
+	// "<repo>/resolve/<revision>/<file>".
+	Path string
+	// Local is where the file goes, relative to the download folder (and
+	// where --from-dir looks for it; its base name is tried too).
+	Local string
+	// Size in bytes and SHA256 (hex) where the publisher gives them; 0 and
+	// "" when it does not. HashPrefix is torchvision's convention: the first
+	// hex digits of the sha256 in the file name, checked as torchvision does.
+	// With neither, the hub's X-Linked-Etag (the sha256 of an LFS file) is
+	// checked when the server sends one.
+	Size       int64
+	SHA256     string
+	HashPrefix string
+}
+
+// URL is the source's address under the given endpoints.
+func (s Source) URL(endpoints map[Host]string) string {
+	base := endpoints[s.Host]
+	if base == "" {
+		base = DefaultEndpoints[s.Host]
+	}
+	return strings.TrimSuffix(base, "/") + "/" + s.Path
+}
+
+// Entry is one row of the catalogue: a role, the architecture its converter
+// is registered under, the public files it converts and how.
+type Entry struct {
+	Role Role
+	// Arch is the registered architecture (or multi-file name, see
+	// bindings.LookupMultiFile) whose converter turns Inputs into the role's
+	// GGUF file(s).
+	Arch    string
+	Model   string // the published model, for people
+	Licence string
+	// LicenceNotice is shown before the download when set (SD 1.5's
+	// CreativeML OpenRAIL-M use restrictions).
+	LicenceNotice string
+	Files         []Source
+	// Inputs are the converter's arguments, relative to the download folder
+	// (files or folders, in the converter's order).
+	Inputs []string
+	// Issue names the work that registers Arch, for a role not yet
+	// convertible.
+	Issue string
+	// FileArches are the general.architecture of each output file, when
+	// they are not just Arch (the captioner: qwen2, then clip).
+	FileArches []string
+}
+
+// Arches lists the general.architecture of each of the role's files.
+func (e Entry) Arches() []string {
+	if e.FileArches != nil {
+		return e.FileArches
+	}
+	return []string{e.Arch}
+}
+
+// Convertible reports whether the entry's architecture is registered in
+// this binary.
+func (e Entry) Convertible() bool {
+	if _, ok := bindings.LookupMultiFile(e.Arch); ok {
+		return true
+	}
+	a, ok := bindings.LookupArch(e.Arch)
+	return ok && a.Convert != nil
+}
+
+// Synthesizable reports whether `models synth` can write the role: its
+// architecture is registered (a converter is not needed).
+func (e Entry) Synthesizable() bool {
+	if mf, ok := bindings.LookupMultiFile(e.Arch); ok {
+		return mf.Synth != nil
+	}
+	_, ok := bindings.LookupArch(e.Arch)
+	return ok
+}
+
+// NotYet is the error for a role whose architecture is not registered.
+func (e Entry) NotYet() error {
+	return fmt.Errorf("role %s is not yet convertible: architecture %q is not in this binary (%s)", e.Role, e.Arch, e.Issue)
+}
+
+// Output lists the role's GGUF files, relative to the models folder: one
+// per role, two for the captioner (the LM, then its mmproj).
+func (e Entry) Output() []string {
+	if e.Role == Captioner {
+		return []string{string(e.Role) + ".gguf", string(e.Role) + "-mmproj.gguf"}
+	}
+	return []string{string(e.Role) + ".gguf"}
+}
+
+func hf(repo, file, local string) Source {
+	return Source{Host: HuggingFace, Path: repo + "/resolve/main/" + file, Local: local}
+}
+
+// Catalogue is the default public source of every role. Sizes and full
+// sha256 sums are left empty where the publisher's page could not be read
+// when this table was written (the hub's X-Linked-Etag is checked instead;
+// torchvision files carry their hash prefix in the name).
+var Catalogue = []Entry{
+	{
+		Role: Segmenter, Arch: "fcn", Model: "torchvision FCN-ResNet50 (COCO, VOC labels)", Licence: "BSD-3-Clause (torchvision)",
+		Files: []Source{{Host: PyTorch, Path: "models/fcn_resnet50_coco-1167a1af.pth",
+			Local: "segmenter/fcn_resnet50_coco-1167a1af.pth", HashPrefix: "1167a1af"}},
+		Inputs: []string{"segmenter/fcn_resnet50_coco-1167a1af.pth"},
+	},
+	{
+		Role: Detector, Arch: "detr", Model: "facebook/detr-resnet-50", Licence: "Apache-2.0",
+		Files: []Source{
+			hf("facebook/detr-resnet-50", "model.safetensors", "detector/model.safetensors"),
+			hf("facebook/detr-resnet-50", "config.json", "detector/config.json"),
+		},
+		Inputs: []string{"detector/model.safetensors", "detector/config.json"},
+	},
+	{
+		Role: Captioner, Arch: "llava", Model: "qnguyen3/nanoLLaVA (Qwen1.5-0.5B) + google/siglip-so400m-patch14-384", Licence: "Apache-2.0",
+		Files: []Source{
+			hf("qnguyen3/nanoLLaVA", "config.json", "captioner/llava/config.json"),
+			hf("qnguyen3/nanoLLaVA", "model.safetensors", "captioner/llava/model.safetensors"),
+			hf("qnguyen3/nanoLLaVA", "tokenizer.json", "captioner/llava/tokenizer.json"),
+			hf("qnguyen3/nanoLLaVA", "tokenizer_config.json", "captioner/llava/tokenizer_config.json"),
+			// nanoLLaVA's model.safetensors (2.1 GB) holds the SigLIP tower's
+			// weights too (model.vision_tower.vision_tower.*): of the tower's
+			// repository only its config.json is needed.
+			hf("google/siglip-so400m-patch14-384", "config.json", "captioner/tower/config.json"),
+		},
+		Inputs:     []string{"captioner/llava", "captioner/tower"},
+		FileArches: []string{"qwen2", "clip"},
+	},
+	{
+		Role: Corrector, Arch: "bart", Model: "oliverguhr/spelling-correction-english-base (a facebook/bart-base fine-tune)", Licence: "MIT",
+		Files: []Source{
+			hf("oliverguhr/spelling-correction-english-base", "config.json", "corrector/config.json"),
+			hf("oliverguhr/spelling-correction-english-base", "pytorch_model.bin", "corrector/pytorch_model.bin"),
+			hf("oliverguhr/spelling-correction-english-base", "vocab.json", "corrector/vocab.json"),
+			hf("oliverguhr/spelling-correction-english-base", "merges.txt", "corrector/merges.txt"),
+		},
+		Inputs: []string{"corrector"},
+	},
+	{
+		Role: Generator, Arch: "sd15", Model: "stable-diffusion-v1-5/stable-diffusion-v1-5 (v1-5-pruned-emaonly)", Licence: "CreativeML OpenRAIL-M",
+		LicenceNotice: `Stable Diffusion 1.5 is licensed under the CreativeML OpenRAIL-M licence
+(https://huggingface.co/spaces/CompVis/stable-diffusion-license). By downloading
+it you accept its use restrictions (Attachment A: no unlawful, harmful,
+defamatory or discriminatory use, no impersonation, no medical or legal advice,
+...) and agree to pass them on with any copy or derivative.`,
+		Files: []Source{
+			hf("stable-diffusion-v1-5/stable-diffusion-v1-5", "v1-5-pruned-emaonly.safetensors", "generator/v1-5-pruned-emaonly.safetensors"),
+			hf("stable-diffusion-v1-5/stable-diffusion-v1-5", "tokenizer/vocab.json", "generator/vocab.json"),
+			hf("stable-diffusion-v1-5/stable-diffusion-v1-5", "tokenizer/merges.txt", "generator/merges.txt"),
+		},
+		Inputs: []string{"generator/v1-5-pruned-emaonly.safetensors", "generator/vocab.json", "generator/merges.txt"},
+	},
+	{
+		Role: IPAdapter, Arch: "ipadapter", Model: "h94/IP-Adapter ip-adapter_sd15", Licence: "Apache-2.0",
+		Files:  []Source{hf("h94/IP-Adapter", "models/ip-adapter_sd15.safetensors", "ip-adapter/ip-adapter_sd15.safetensors")},
+		Inputs: []string{"ip-adapter/ip-adapter_sd15.safetensors"},
+		Issue:  "issue 12: IP-Adapter",
+	},
+	{
+		Role: ImageEncoder, Arch: "clip-vision", Model: "h94/IP-Adapter models/image_encoder (CLIP ViT-H/14)", Licence: "Apache-2.0",
+		Files: []Source{
+			hf("h94/IP-Adapter", "models/image_encoder/config.json", "image-encoder/config.json"),
+			hf("h94/IP-Adapter", "models/image_encoder/model.safetensors", "image-encoder/model.safetensors"),
+		},
+		Inputs: []string{"image-encoder"},
+		Issue:  "issue 12: the IP-Adapter's CLIP ViT-H image encoder",
+	},
+	{
+		Role: LPIPS, Arch: "lpips", Model: "LPIPS v0.1 alex (richzhang/PerceptualSimilarity) on torchvision AlexNet", Licence: "BSD-2-Clause (LPIPS), BSD-3-Clause (torchvision)",
+		Files: []Source{
+			{Host: PyTorch, Path: "models/alexnet-owt-7be5be79.pth", Local: "lpips/alexnet-owt-7be5be79.pth", HashPrefix: "7be5be79"},
+			{Host: GitHub, Path: "richzhang/PerceptualSimilarity/raw/master/lpips/weights/v0.1/alex.pth", Local: "lpips/alex.pth"},
+		},
+		Inputs: []string{"lpips/alexnet-owt-7be5be79.pth", "lpips/alex.pth"},
+	},
+	{
+		Role: Embedder, Arch: "clip-vision", Model: "openai/clip-vit-large-patch14 (vision tower, image embeddings)", Licence: "MIT",
+		Files: []Source{
+			hf("openai/clip-vit-large-patch14", "config.json", "embedder/config.json"),
+			hf("openai/clip-vit-large-patch14", "model.safetensors", "embedder/model.safetensors"),
+		},
+		Inputs: []string{"embedder"},
+		Issue:  "issue 12/13: a standalone CLIP vision model (the image encoder's architecture)",
+	},
+}
+
+// Lookup returns the catalogue entry of a role.
+func Lookup(cat []Entry, r Role) (Entry, bool) {
+	for _, e := range cat {
+		if e.Role == r {
+			return e, true
+		}
+	}
+	return Entry{}, false
+}
+
+// ParseRole checks a role name.
+func ParseRole(s string) (Role, error) {
+	for _, r := range Roles {
+		if string(r) == s {
+			return r, nil
+		}
+	}
+	names := make([]string, len(Roles))
+	for i, r := range Roles {
+		names[i] = string(r)
+	}
+	return "", fmt.Errorf("unknown role %q (one of %s)", s, strings.Join(names, ", "))
+}

@@ -1,0 +1,70 @@
+// Package models is the models folder of Multi-SC: the catalogue of public
+// checkpoints per role, the manifest (models.json), pulling (download,
+// verify, convert), synthesizing a random set, and checking one. Later code
+// reaches the models only through Open and Set.Path:
+//
+//	set, err := models.Open(dir)           // reads dir/models.json
+//	lm, err := set.Paths(models.Captioner) // [LM.gguf, mmproj.gguf]
+//	seg, err := set.Path(models.Segmenter) // a missing role names the role and
+//	                                       // `multisc models pull segmenter --out DIR`
+//
+// # Roles and files
+//
+//	role           arch (converter)     file(s) in the folder
+//	segmenter      fcn                  segmenter.gguf
+//	detector       detr                 detector.gguf
+//	captioner      llava (multi-file)   captioner.gguf (qwen2), captioner-mmproj.gguf (clip)
+//	corrector      bart                 corrector.gguf
+//	generator      sd15                 generator.gguf
+//	ip-adapter     ipadapter            ip-adapter.gguf      (not yet convertible: issue 12)
+//	image-encoder  clip-vision          image-encoder.gguf   (not yet convertible: issue 12)
+//	lpips          lpips                lpips.gguf
+//	embedder       clip-vision          embedder.gguf        (not yet convertible: issue 12/13)
+//
+// A role is convertible when its arch is registered in the binary
+// (bindings.LookupArch with a Convert, or bindings.LookupMultiFile); the
+// three roles above become pullable and synthesizable as soon as their
+// packages register "ipadapter" and "clip-vision" (and are linked through
+// models/all), with no change here beyond, for the IP-Adapter, recording
+// ipadapter.cross_attention_dim and ipadapter.image_embed_dim (the width
+// checks read them; see Check).
+//
+// # The manifest
+//
+// models.json, version 1:
+//
+//	{"version": 1, "roles": {"captioner": {"arch": "llava", "type": "f16",
+//	  "source": "qnguyen3/nanoLLaVA ... — https://huggingface.co/...",
+//	  "files": [{"path": "captioner.gguf", "arch": "qwen2", "size": 1234, "sha256": "..."},
+//	            {"path": "captioner-mmproj.gguf", "arch": "clip", ...}]}, ...}}
+//
+// Paths are relative to the folder (a path leaving it is refused). The
+// manifest is always written last and atomically (bindings/atomicfile).
+//
+// # Pull
+//
+// Pull fetches each role's catalogue files over HTTPS (Hugging Face through
+// HF_ENDPOINT with HF_TOKEN as a bearer token sent to that endpoint only;
+// download.pytorch.org and github.com, overridable for mirrors), into
+// DIR/.checkpoints/<role>/..., as <file>.part with a <file>.part.json
+// sidecar (URL, ETag). A dropped connection is retried and resumed with an
+// HTTP Range request (If-Range: the ETag, so a changed file starts over); a
+// partial file whose sidecar names another URL or sha256 is discarded; a
+// pull that gave up (or was killed) resumes on the next run. Every finished
+// file is checked against the catalogue's sha256 and size when known, else
+// the hub's X-Linked-Etag (the sha256 of an LFS file), else torchvision's
+// hash prefix in the file name; a mismatch deletes the file and says so.
+// Each role is then converted by its registered converter into a staging
+// folder; only when every role asked for is done are the GGUF files moved
+// into DIR and models.json rewritten (merged with the roles already there).
+// A failed pull leaves DIR's models and manifest as they were; its errors
+// are one-line bad-input errors (HTTP 401/403 explains HF_TOKEN; 404, 5xx
+// after retries, an idle timeout, a full disk, an unknown or not yet
+// convertible role). With FromDir the files come from a local folder and no
+// network is used.
+//
+// Catalogue caveats: the sizes and full sha256 sums of the public files are
+// not in the table (they could not be read from the publishers when it was
+// written); the Hugging Face revisions are "main". Downloads run one file at
+// a time.
+package models

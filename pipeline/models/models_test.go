@@ -1,0 +1,245 @@
+package models
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	fsggml "github.com/ollama/ollama/fs/ggml"
+
+	"github.com/multisc/multisc/bindings"
+	"github.com/multisc/multisc/bindings/badinput"
+	"github.com/multisc/multisc/models/clip"
+
+	_ "github.com/multisc/multisc/models/all"
+)
+
+// synthOnce caches one tiny synthetic set per test binary.
+var synthDir string
+
+func tinySet(t *testing.T) string {
+	t.Helper()
+	if synthDir != "" {
+		return synthDir
+	}
+	dir, err := os.MkdirTemp("", "models-synth-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := SynthSet(dir, "tiny", 1, "f32")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range []Role{IPAdapter, ImageEncoder, Embedder} {
+		if res.Skipped[r] == nil || !strings.Contains(res.Skipped[r].Error(), "issue 12") {
+			t.Errorf("role %s: skipped = %v, want a not-yet note naming issue 12", r, res.Skipped[r])
+		}
+	}
+	synthDir = dir
+	return dir
+}
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if synthDir != "" {
+		os.RemoveAll(synthDir)
+	}
+	os.Exit(code)
+}
+
+func TestSynthSet(t *testing.T) {
+	dir := tinySet(t)
+	set, err := Open(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[Role][]string{
+		Segmenter: {"fcn"}, Detector: {"detr"}, Captioner: {"qwen2", "clip"}, Corrector: {"bart"},
+		Generator: {"sd15"}, LPIPS: {"lpips"},
+	}
+	if len(set.Manifest.Roles) != len(want) {
+		t.Errorf("manifest roles %v, want %v", set.Manifest.SortedRoles(), want)
+	}
+	for r, arches := range want {
+		ps, err := set.Paths(r)
+		if err != nil {
+			t.Fatalf("role %s: %v", r, err)
+		}
+		if len(ps) != len(arches) {
+			t.Fatalf("role %s: %d files, want %d", r, len(ps), len(arches))
+		}
+		for i, p := range ps {
+			if _, err := bindings.Validate(p, arches[i]); err != nil {
+				t.Errorf("role %s: %v", r, err)
+			}
+		}
+	}
+	// same seed, same bytes
+	dir2 := t.TempDir()
+	res2, err := SynthSet(dir2, "tiny", 1, "f32")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for r, rf := range set.Manifest.Roles {
+		for i, f := range rf.Files {
+			if got := res2.Manifest.Roles[r].Files[i].SHA256; got != f.SHA256 {
+				t.Errorf("role %s %s: sha256 differs between two syntheses with seed 1", r, f.Path)
+			}
+		}
+	}
+}
+
+func TestMissingRole(t *testing.T) {
+	set, err := Open(tinySet(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = set.Path(IPAdapter)
+	if err == nil || !badinput.Is(err) || !strings.Contains(err.Error(), "multisc models pull ip-adapter --out "+set.Dir) {
+		t.Errorf("missing role: %v, want a bad-input error with the pull command", err)
+	}
+	// a listed file that is gone
+	dir := t.TempDir()
+	if _, err := SynthSet(dir, "tiny", 2, "f32"); err != nil {
+		t.Fatal(err)
+	}
+	os.Remove(filepath.Join(dir, "segmenter.gguf"))
+	set2, _ := Open(dir)
+	if _, err := set2.Path(Segmenter); err == nil || !strings.Contains(err.Error(), "segmenter") || !strings.Contains(err.Error(), "models pull segmenter") {
+		t.Errorf("removed file: %v", err)
+	}
+	// no manifest
+	if _, err := Open(t.TempDir()); err == nil || !badinput.Is(err) || !strings.Contains(err.Error(), "models pull") {
+		t.Errorf("no manifest: %v", err)
+	}
+}
+
+func TestCheck(t *testing.T) {
+	dir := tinySet(t)
+	fs, err := Check(dir, CheckOptions{Load: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var oks, widthOK, skipped int
+	for _, f := range fs {
+		switch {
+		case f.Status == "ok" && strings.HasPrefix(f.Check, "LM hidden"):
+			widthOK++
+		case f.Status == "ok":
+			oks++
+		case f.Status == "skipped":
+			skipped++
+		default:
+			t.Errorf("finding %v", f)
+		}
+	}
+	if oks != 6 || widthOK != 1 || skipped != 2 {
+		t.Errorf("findings ok=%d width=%d skipped=%d, want 6, 1, 2: %v", oks, widthOK, skipped, fs)
+	}
+}
+
+// TestCheckWidthMismatch: an mmproj whose projector width is not the LM's
+// hidden size is named with both files.
+func TestCheckWidthMismatch(t *testing.T) {
+	dir := t.TempDir()
+	if _, err := SynthSet(dir, "tiny", 3, "f32"); err != nil {
+		t.Fatal(err)
+	}
+	kv, err := clip.VisionConfig("tiny")
+	if err != nil {
+		t.Fatal(err)
+	}
+	lm, err := bindings.Header(filepath.Join(dir, "captioner.gguf"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	wrong := uint32(lm.KV().Uint("embedding_length") + 8)
+	kv["vision.projection_dim"] = wrong
+	kv[clip.VisionMMWidthKey] = wrong
+	full := fsggml.KV{"general.architecture": clip.VisionArch}
+	for k, v := range kv {
+		full[clip.VisionArch+"."+k] = v
+	}
+	specs, err := clip.VisionTensors(full)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := bindings.WriteFile(filepath.Join(dir, "captioner-mmproj.gguf"), full, bindings.SynthTensors(specs, 1, fsggml.TensorTypeF32)); err != nil {
+		t.Fatal(err)
+	}
+	_, err = Check(dir, CheckOptions{})
+	if err == nil || !badinput.Is(err) || !strings.Contains(err.Error(), "captioner-mmproj.gguf") || !strings.Contains(err.Error(), "captioner.gguf") {
+		t.Errorf("width mismatch: %v, want an error naming both files", err)
+	}
+}
+
+func TestVerify(t *testing.T) {
+	dir := t.TempDir()
+	if _, err := SynthSet(dir, "tiny", 4, "f32"); err != nil {
+		t.Fatal(err)
+	}
+	fs, err := Verify(dir)
+	if err != nil || len(fs) != 7 {
+		t.Fatalf("verify: %v, %d findings (want 7 files)", err, len(fs))
+	}
+	// flip one byte near the end of a file
+	p := filepath.Join(dir, "lpips.gguf")
+	b, _ := os.ReadFile(p)
+	b[len(b)-3] ^= 1
+	os.WriteFile(p, b, 0o644)
+	_, err = Verify(dir)
+	if err == nil || !badinput.Is(err) || !strings.Contains(err.Error(), "lpips.gguf") || !strings.Contains(err.Error(), "sha256") {
+		t.Errorf("damaged file: %v", err)
+	}
+}
+
+func TestManifestBad(t *testing.T) {
+	cases := map[string]string{
+		"not json":     "{",
+		"version":      `{"version": 9, "roles": {}}`,
+		"unknown role": `{"version": 1, "roles": {"painter": {"arch": "x", "files": [{"path": "a.gguf"}]}}}`,
+		"escape":       `{"version": 1, "roles": {"lpips": {"arch": "lpips", "files": [{"path": "../a.gguf"}]}}}`,
+		"no files":     `{"version": 1, "roles": {"lpips": {"arch": "lpips", "files": []}}}`,
+		"wrong arch":   `{"version": 1, "roles": {"segmenter": {"arch": "fcn", "files": [{"path": "a.gguf", "arch": "lpips"}]}}}`,
+		"one of two":   `{"version": 1, "roles": {"captioner": {"arch": "llava", "files": [{"path": "a.gguf", "arch": "qwen2"}]}}}`,
+	}
+	for name, body := range cases {
+		t.Run(name, func(t *testing.T) {
+			dir := t.TempDir()
+			os.WriteFile(filepath.Join(dir, ManifestName), []byte(body), 0o644)
+			_, err := Open(dir)
+			if err == nil || !badinput.Is(err) || !strings.Contains(err.Error(), ManifestName) {
+				t.Errorf("%v, want a bad-input error naming %s", err, ManifestName)
+			}
+		})
+	}
+}
+
+func TestParseRole(t *testing.T) {
+	for _, r := range Roles {
+		if got, err := ParseRole(string(r)); err != nil || got != r {
+			t.Errorf("ParseRole(%s) = %v, %v", r, got, err)
+		}
+		if _, ok := Lookup(Catalogue, r); !ok {
+			t.Errorf("role %s has no catalogue row", r)
+		}
+	}
+	if _, err := ParseRole("painter"); err == nil || !strings.Contains(err.Error(), "segmenter") {
+		t.Errorf("unknown role: %v", err)
+	}
+	_, err := Pull(context.Background(), []Role{"painter"}, PullOptions{Out: t.TempDir()})
+	if err == nil || !badinput.Is(err) {
+		t.Errorf("pull unknown role: %v", err)
+	}
+	_, err = Pull(context.Background(), []Role{IPAdapter}, PullOptions{Out: t.TempDir()})
+	if err == nil || !badinput.Is(err) || !strings.Contains(err.Error(), "not yet convertible") || !strings.Contains(err.Error(), "issue 12") {
+		t.Errorf("pull ip-adapter: %v", err)
+	}
+	var buf bytes.Buffer
+	_ = errors.New
+	_ = buf
+}
