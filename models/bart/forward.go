@@ -10,7 +10,7 @@ import (
 // both give an exact zero after the softmax).
 var negInf = float32(math.Inf(-1))
 
-// Forward runs BartAttention. x is the query input [D, Tq, B]. k and v are
+// attend runs BartAttention. x is the query input [D, Tq, B]. k and v are
 // the keys [hd, Tk, H, B'] and values [Tk, hd, H, B'] (B a multiple of
 // B': a key batch entry serves B/B' consecutive query entries, HF's
 // repeat_interleave over beams). mask, when not nil, is added to the scores
