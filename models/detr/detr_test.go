@@ -234,3 +234,37 @@ func nearBox(a, b [4]float32) bool {
 	}
 	return true
 }
+
+// TestSynthQuantized: tiny synthesized models in f16 and q8_0 (whose query
+// embeddings are stored quantized, as at full size) run and give finite
+// outputs.
+func TestSynthQuantized(t *testing.T) {
+	for _, typ := range []fsggml.TensorType{fsggml.TensorTypeF16, fsggml.TensorTypeQ8_0} {
+		t.Run(typ.String(), func(t *testing.T) {
+			path := filepath.Join(t.TempDir(), "d.gguf")
+			if err := bindings.Synth(Arch, "tiny", 2, typ, path); err != nil {
+				t.Fatal(err)
+			}
+			l, err := bindings.Open(path, bindings.Options{Arch: Arch, Device: "cpu"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer l.Close()
+			m := l.Model.(*Model)
+			in := make([]float32, 40*30*3)
+			for i := range in {
+				in[i] = float32(i%13) / 13
+			}
+			got, _ := bindings.Compute(m.Backend(), func(ctx ml.Context) []ml.Tensor {
+				x := ctx.Input().FromFloats(in, 40, 30, 3, 1)
+				l, b := m.Heads(ctx, x, [][2]int{{30, 40}})
+				return []ml.Tensor{l, b}
+			})
+			for _, v := range append(got[0], got[1]...) {
+				if math.IsNaN(float64(v)) || math.IsInf(float64(v), 0) {
+					t.Fatal("non-finite output")
+				}
+			}
+		})
+	}
+}

@@ -110,7 +110,7 @@ var FullShape = Shape{
 // TinyShape is the reduced model of tests and demos.
 var TinyShape = Shape{
 	Config: resnet.Config{Blocks: [4]int{1, 1, 1, 1}, Width: 4, Classes: 91},
-	DModel: 32, Heads: 4, Encoder: 2, Decoder: 2, FFN: 64, Queries: 10,
+	DModel: 32, Heads: 4, Encoder: 2, Decoder: 2, FFN: 64, Queries: 32, // 32×32 queries: quantized in f16 files, as at full size
 	Labels: COCOLabels,
 }
 
@@ -413,6 +413,11 @@ func (m *Model) Heads(ctx ml.Context, x ml.Tensor, sizes [][2]int) (ml.Tensor, m
 		memory = l.Forward(ctx, memory, pos, mask, s.Heads)
 	}
 	qpos := m.Queries.Weight // [D, Q]
+	if qpos.DType() != ml.DTypeF32 {
+		// Stored f16 or quantized (it is a 2-D table above the f32-only
+		// size): ggml adds only f32 to f32.
+		qpos = qpos.Cast(ctx, ml.DTypeF32)
+	}
 	t := ctx.Input().FromFloats(make([]float32, d*s.Queries*n), d, s.Queries, n)
 	for _, l := range m.Decoder {
 		t = l.Forward(ctx, t, qpos, memory, pos, mask, s.Heads)
