@@ -255,7 +255,7 @@ func TestSynthQuantized(t *testing.T) {
 			for i := range in {
 				in[i] = float32(i%13) / 13
 			}
-			got, _ := bindings.Compute(m.Backend(), func(ctx ml.Context) []ml.Tensor {
+			got, _ := bindings.MustCompute(m.Backend(), func(ctx ml.Context) []ml.Tensor {
 				x := ctx.Input().FromFloats(in, 40, 30, 3, 1)
 				l, b := m.Heads(ctx, x, [][2]int{{30, 40}})
 				return []ml.Tensor{l, b}
