@@ -239,11 +239,19 @@ func (c *Captioner) Generate(pre, post []int32, embs [][]float32, o Options) ([]
 		prompt[len(prompt)-1].want = true
 	}
 
-	// Prompt: every sequence's tokens, in chunks of BatchSize.
+	// Prompt: each sequence on its own, in chunks of BatchSize, so that a
+	// chunk never attends over another sequence's cells (all masked, but
+	// computed); the decode steps below are what batching saves.
 	start := time.Now()
 	next := make([]int32, n)
-	for lo := 0; lo < len(prompt); lo += o.BatchSize {
-		chunk := prompt[lo:min(lo+o.BatchSize, len(prompt))]
+	var chunks [][]item
+	for s := range n {
+		seq := prompt[s*plen : (s+1)*plen]
+		for lo := 0; lo < len(seq); lo += o.BatchSize {
+			chunks = append(chunks, seq[lo:min(lo+o.BatchSize, len(seq))])
+		}
+	}
+	for _, chunk := range chunks {
 		logits, err := c.forward(cache, chunk)
 		if err != nil {
 			return nil, err

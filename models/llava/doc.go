@@ -18,9 +18,11 @@
 // MaxTokens; text is detokenized incrementally without ever splitting a
 // UTF-8 character.
 //
-// Batch: Caption(images) decodes the images as parallel sequences of one
-// batch (as ollama's runner batches its slots): one forward pass per step
-// for all live sequences, masked per sequence by the cache.
+// Batch: Caption(images) encodes the images in one graph, fills each
+// sequence's prompt on its own (chunks never span sequences), then decodes
+// them as parallel sequences of one batch (as ollama's runner batches its
+// slots): one forward pass per step for all live sequences, masked per
+// sequence by the cache.
 //
 // Files: `multisc synth --arch llava --out LM.gguf` writes LM.gguf and
 // LM-mmproj.gguf (SynthPair), with a real byte-level BPE tokenizer
