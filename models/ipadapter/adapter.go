@@ -57,10 +57,10 @@ func (a *Adapter) CheckUNet(u sd.UNetOptions) error {
 // adapter's.
 func (a *Adapter) CheckEncoder(e *clip.VisionLoaded) error {
 	if e.Model.ProjectorType != clip.VisionProjectorNone || e.Model.Tower.Proj == nil {
-		return badinput.Errorf("--image-encoder: not a CLIP image encoder with a visual projection (projector type %q)", e.Model.ProjectorType)
+		return badinput.Errorf("not a CLIP image encoder with a visual projection (projector type %q)", e.Model.ProjectorType)
 	}
 	if w := e.Model.Tower.Proj.Dim(1); w != a.Model.ImageDim {
-		return badinput.Errorf("--image-encoder: embedding width %d, the ip-adapter %s wants %d", w, a.path, a.Model.ImageDim)
+		return badinput.Errorf("image encoder embedding width %d, the ip-adapter %s wants %d", w, a.path, a.Model.ImageDim)
 	}
 	return nil
 }
