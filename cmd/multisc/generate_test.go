@@ -188,7 +188,9 @@ func TestGenerateIPAdapterBadInput(t *testing.T) {
 	os.WriteFile(notImage, []byte("hello"), 0o644)
 	out := filepath.Join(dir, "out.png")
 	ok := []string{"--model", model, "--prompt", "a cat", "--steps", "1", "--size", "32x32", "--out", out, "--device", "cpu"}
-	ip := func(a, e, img string) []string { return []string{"--ip-adapter", a, "--image-encoder", e, "--ip-image", img} }
+	ip := func(a, e, img string) []string {
+		return []string{"--ip-adapter", a, "--image-encoder", e, "--ip-image", img}
+	}
 	with := func(extra ...string) []string { return append(append([]string{"generate"}, ok...), extra...) }
 	for _, tc := range []struct {
 		args []string
