@@ -95,9 +95,10 @@ func (a *CrossAttention) Forward(ctx ml.Context, x, ctxt ml.Tensor, heads int) m
 }
 
 // forward is Forward with IP-Adapter's decoupled cross-attention when ip is
-// set (see IPCond): the image tokens get their own keys and values
-// (to_k_ip, to_v_ip) and their attention output, times the scale, is added
-// to the text attention's before to_out.
+// set (see IPCond): the same queries attend to the image tokens' keys and
+// values (to_k_ip, to_v_ip of the tokens, computed beforehand) and that
+// attention's output, times the scale, is added to the text attention's
+// before to_out.
 func (a *CrossAttention) forward(ctx ml.Context, x, ctxt ml.Tensor, heads int, ip *IPAttn, cond *IPCond) ml.Tensor {
 	l, b := x.Dim(1), x.Dim(2)
 	q := a.Query.Forward(ctx, x)
