@@ -22,7 +22,8 @@ import (
 //	flock /tmp/bench.lock go test -run '^$' -bench UNetStepIP -benchtime 1x -count 3 ./models/ipadapter/
 //
 // BenchmarkUNetStepIP/none and /ip are one UNet evaluation at 64×64
-// latents (512×512 pixels) with classifier-free guidance (batch of 2)
+// latents (512×512 pixels; $MULTISC_IP_LATENT=32 for 256×256, a multiple of
+// 8) with classifier-free guidance (batch of 2)
 // without and with the adapter (λ = 0.6); their ratio is the adapter's
 // overhead. BenchmarkPrompt is the once-per-image part (projection and the
 // 16 layers' keys and values, cond and uncond).
@@ -70,7 +71,11 @@ func benchEmbed(n int) []float32 {
 
 func BenchmarkUNetStepIP(b *testing.B) {
 	m, a := benchSetup(b)
-	x := sd.Noise{Seed: 1}.Stream(0, 64*64*4)
+	lat := 64 // latent side: 64 = 512×512 pixels; $MULTISC_IP_LATENT overrides
+	if v, err := strconv.Atoi(os.Getenv("MULTISC_IP_LATENT")); err == nil && v > 0 && v%8 == 0 {
+		lat = v
+	}
+	x := sd.Noise{Seed: 1}.Stream(0, lat*lat*4)
 	ctxs := make([]float32, m.Options.Text.Width*77*2)
 	for i, v := range (sd.Noise{Seed: 2}).Stream(0, len(ctxs)) {
 		ctxs[i] = float32(v)
@@ -85,7 +90,7 @@ func BenchmarkUNetStepIP(b *testing.B) {
 	}{{"none", nil}, {"ip", ip}} {
 		b.Run(c.name, func(b *testing.B) {
 			for b.Loop() {
-				m.UNetEpsIP(x, 64, 64, 501, 1.0, ctxs, 2, 7.5, c.ip)
+				m.UNetEpsIP(x, lat, lat, 501, 1.0, ctxs, 2, 7.5, c.ip)
 			}
 			b.ReportMetric(peakMiB(), "peak-MiB")
 		})
