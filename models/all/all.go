@@ -8,6 +8,7 @@ import (
 	_ "github.com/multisc/multisc/models/bart"
 	_ "github.com/multisc/multisc/models/detr"
 	_ "github.com/multisc/multisc/models/fcn"
+	_ "github.com/multisc/multisc/models/ipadapter"
 	_ "github.com/multisc/multisc/models/llava"
 	_ "github.com/multisc/multisc/models/lpips"
 	_ "github.com/multisc/multisc/models/resnet"

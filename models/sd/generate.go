@@ -29,6 +29,21 @@ type Request struct {
 	Height   int
 	ClipSkip int // 1 (default, last layer) or 2 (penultimate)
 
+	// Prompts, when set, are several captions (the receiver's block
+	// captions t_1..t_n, eq. 7, in the caller's block order) used instead
+	// of Prompt, combined as TextMode says: "join" (default) encodes them
+	// as one prompt joined with ", " (77 tokens in all; a cut is reported
+	// in Result.Truncated), "chunks" encodes each caption as its own
+	// 77-token sequence and concatenates the encodings along the sequence
+	// axis (77·n context tokens; the negative prompt's encoding is repeated
+	// n times so that both guidance branches have the same length).
+	Prompts  []string
+	TextMode string
+
+	// IP, when set, is an image prompt (models/ipadapter): IP-Adapter's
+	// decoupled cross-attention in every attn2 of the UNet.
+	IP *IPInput
+
 	// Progress, when set, is called after each stage and UNet step.
 	Progress func(Progress)
 }
@@ -57,6 +72,27 @@ type Result struct {
 	Timing    Timing
 	Truncated []string // "prompt" / "negative" when cut to 77 tokens
 }
+
+// IPInput is an image prompt's keys and values for every cross-attention
+// (see IPCond), computed once per image: Cond from the image embedding,
+// Uncond from a zero embedding (the unconditional branch of guidance).
+// Each entry is one layer's [W, N] keys and values, host order.
+type IPInput struct {
+	Scale        float64
+	Tokens       int
+	Cond, Uncond []IPHostKV
+}
+
+// IPHostKV is one layer's image keys and values, [W, N] each.
+type IPHostKV struct {
+	Key, Value []float32
+}
+
+// Text modes of Request.TextMode.
+const (
+	TextJoin   = "join"
+	TextChunks = "chunks"
+)
 
 // Generator runs SD 1.5 requests on a loaded model; the weights stay loaded
 // across calls. It is not safe for concurrent use.
@@ -97,6 +133,11 @@ func (m *Model) Check(r *Request) error {
 		return badinput.Errorf("strength %v: want a value in [0, 1]", r.Strength)
 	case r.ClipSkip < 0 || r.ClipSkip > len(m.Text.Encoder.Layers):
 		return badinput.Errorf("clip skip %d: want 1..%d", r.ClipSkip, len(m.Text.Encoder.Layers))
+	case r.TextMode != "" && r.TextMode != TextJoin && r.TextMode != TextChunks:
+		return badinput.Errorf("text mode %q: want %s or %s", r.TextMode, TextJoin, TextChunks)
+	}
+	if err := m.checkIP(r.IP); err != nil {
+		return err
 	}
 	if _, err := NewPlan(r.Sampler, r.Steps); err != nil {
 		return badinput.Errorf("sampler %q: unknown (known: %s)", r.Sampler, strings.Join(Samplers, ", "))
@@ -126,6 +167,11 @@ func (m *Model) EncodeText(prompts []string, skip int) ([]float32, []bool) {
 // (t, σ) with contexts [D, 77, B] (B = 1: cond; B = 2: uncond, cond) and
 // returns the guided ε prediction.
 func (m *Model) UNetEps(x []float64, w, h int, t, sigma float64, contexts []float32, batch int, cfg float64) []float64 {
+	return m.UNetEpsIP(x, w, h, t, sigma, contexts, batch, cfg, nil)
+}
+
+// UNetEpsIP is UNetEps with an image prompt (nil: none).
+func (m *Model) UNetEpsIP(x []float64, w, h int, t, sigma float64, contexts []float32, batch int, cfg float64, ip *IPInput) []float64 {
 	in := make([]float32, len(x)*batch)
 	scale := 1 / math.Sqrt(sigma*sigma+1)
 	for b := range batch {
@@ -142,7 +188,7 @@ func (m *Model) UNetEps(x []float64, w, h int, t, sigma float64, contexts []floa
 	out, _ := bindings.MustCompute(m.Backend(), func(ctx ml.Context) []ml.Tensor {
 		xT := ctx.Input().FromFloats(in, w, h, m.UNet.InChannels, batch)
 		cT := ctx.Input().FromFloats(contexts, d, n, batch)
-		return []ml.Tensor{m.UNet.Forward(ctx, xT, ts, cT)}
+		return []ml.Tensor{m.UNet.ForwardIP(ctx, xT, ts, cT, ipCond(ctx, ip, batch))}
 	})
 	eps := make([]float64, len(x))
 	if batch == 1 {
@@ -162,10 +208,15 @@ func (m *Model) UNetEps(x []float64, w, h int, t, sigma float64, contexts []floa
 // returns the latents (x·FinalScale). step, when set, is called after each
 // UNet step with its index and duration.
 func (m *Model) Sample(p Plan, x []float64, w, h int, contexts []float32, batch int, cfg float64, noise Noise, step func(int, time.Duration)) []float64 {
+	return m.SampleIP(p, x, w, h, contexts, batch, cfg, nil, noise, step)
+}
+
+// SampleIP is Sample with an image prompt (nil: none).
+func (m *Model) SampleIP(p Plan, x []float64, w, h int, contexts []float32, batch int, cfg float64, ip *IPInput, noise Noise, step func(int, time.Duration)) []float64 {
 	s := &Stepper{Plan: p}
 	for i, t := range p.Timesteps {
 		start := time.Now()
-		eps := m.UNetEps(x, w, h, t, p.Sigmas[i], contexts, batch, cfg)
+		eps := m.UNetEpsIP(x, w, h, t, p.Sigmas[i], contexts, batch, cfg, ip)
 		s.Step(i, x, eps, func() []float64 { return noise.Stream(StreamAncestral+uint64(i), len(x)) })
 		if step != nil {
 			step(i, time.Since(start))
@@ -201,16 +252,11 @@ func (g *Generator) Generate(r Request) (*Result, error) {
 		}
 	}
 	batch := 1
-	prompts := []string{r.Prompt}
 	if r.CFG > 1 {
-		batch, prompts = 2, []string{r.Negative, r.Prompt}
+		batch = 2
 	}
-	contexts, trunc := m.EncodeText(prompts, r.ClipSkip)
-	for i, tr := range trunc {
-		if tr {
-			res.Truncated = append(res.Truncated, map[bool]string{true: "negative", false: "prompt"}[batch == 2 && i == 0])
-		}
-	}
+	contexts, truncated := m.encodeRequest(&r, batch)
+	res.Truncated = truncated
 	res.Timing.TextEncode = time.Since(t0)
 	report("text", 0, r.Steps)
 
@@ -241,7 +287,7 @@ func (g *Generator) Generate(r Request) (*Result, error) {
 		}
 	}
 	steps := len(plan.Timesteps)
-	lat := m.Sample(plan, x, w, h, contexts, batch, r.CFG, noise, func(i int, d time.Duration) {
+	lat := m.SampleIP(plan, x, w, h, contexts, batch, r.CFG, r.IP, noise, func(i int, d time.Duration) {
 		res.Timing.UNetSteps = append(res.Timing.UNetSteps, d)
 		report("unet", i+1, steps)
 	})

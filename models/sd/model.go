@@ -48,6 +48,14 @@
 // (.safetensors, .ckpt) plus the CLIP tokenizer's vocab.json and merges.txt,
 // which single-file checkpoints do not carry.
 //
+// # Image prompts (IP-Adapter)
+//
+// UNet.ForwardIP, UNetEpsIP, SampleIP and Request.IP add IP-Adapter's
+// decoupled cross-attention to every attn2 (ip.go: IPCond, IPInput,
+// CrossAttnWidths); models/ipadapter loads the adapter and computes the
+// image keys and values. Request.Prompts and TextMode give several captions
+// joined or as concatenated 77-token chunks (generate_ip.go).
+//
 // # Noise
 //
 // Every random draw (initial latents, Euler-ancestral noise, the VAE

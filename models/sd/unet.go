@@ -91,16 +91,32 @@ type CrossAttention struct {
 // Forward: x [C, L, B] queries, ctxt [Dc, Lc, B] keys/values (x itself for
 // self-attention).
 func (a *CrossAttention) Forward(ctx ml.Context, x, ctxt ml.Tensor, heads int) ml.Tensor {
-	c, l, b := x.Dim(0), x.Dim(1), x.Dim(2)
+	return a.forward(ctx, x, ctxt, heads, nil, nil)
+}
+
+// forward is Forward with IP-Adapter's decoupled cross-attention when ip is
+// set (see IPCond): the same queries attend to the image tokens' keys and
+// values (to_k_ip, to_v_ip of the tokens, computed beforehand) and that
+// attention's output, times the scale, is added to the text attention's
+// before to_out.
+func (a *CrossAttention) forward(ctx ml.Context, x, ctxt ml.Tensor, heads int, ip *IPAttn, cond *IPCond) ml.Tensor {
+	l, b := x.Dim(1), x.Dim(2)
 	q := a.Query.Forward(ctx, x)
 	inner := q.Dim(0)
 	dh := inner / heads
+	scale := 1 / math.Sqrt(float64(dh))
 	lc := ctxt.Dim(1)
 	q = q.Reshape(ctx, dh, heads, l, b)
 	k := a.Key.Forward(ctx, ctxt).Reshape(ctx, dh, heads, lc, b)
 	v := a.Value.Forward(ctx, ctxt).Reshape(ctx, dh, heads, lc, b)
-	out := bindings.Attention(ctx, q, k, v, nil, 1/math.Sqrt(float64(dh)))
-	_ = c
+	out := bindings.Attention(ctx, q, k, v, nil, scale)
+	if ip != nil && cond != nil && cond.Scale != 0 {
+		n := ip.Key.Dim(1)
+		ki := ip.Key.Reshape(ctx, dh, heads, n, b)
+		vi := ip.Value.Reshape(ctx, dh, heads, n, b)
+		oi := bindings.Attention(ctx, q, ki, vi, nil, scale)
+		out = out.Add(ctx, oi.Scale(ctx, cond.Scale))
+	}
 	return a.Out.Forward(ctx, out.Reshape(ctx, inner, l, b))
 }
 
@@ -118,9 +134,14 @@ type TransformerBlock struct {
 
 // Forward: x [C, L, B], ctxt [Dc, Lc, B].
 func (t *TransformerBlock) Forward(ctx ml.Context, x, ctxt ml.Tensor, heads int) ml.Tensor {
+	return t.ForwardIP(ctx, x, ctxt, heads, nil, nil)
+}
+
+// ForwardIP is Forward with IP-Adapter layers ip on attn2 (nil: none).
+func (t *TransformerBlock) ForwardIP(ctx ml.Context, x, ctxt ml.Tensor, heads int, ip *IPAttn, cond *IPCond) ml.Tensor {
 	h := t.Norm1.Forward(ctx, x, 1e-5)
 	x = x.Add(ctx, t.Attn1.Forward(ctx, h, h, heads))
-	x = x.Add(ctx, t.Attn2.Forward(ctx, t.Norm2.Forward(ctx, x, 1e-5), ctxt, heads))
+	x = x.Add(ctx, t.Attn2.forward(ctx, t.Norm2.Forward(ctx, x, 1e-5), ctxt, heads, ip, cond))
 	p := t.FFIn.Forward(ctx, t.Norm3.Forward(ctx, x, 1e-5)) // [2·inner, L, B]
 	inner := p.Dim(0) / 2
 	val := p.View(ctx, 0, inner, p.Stride(1), p.Dim(1), p.Stride(2), p.Dim(2))
@@ -143,12 +164,22 @@ type SpatialTransformer struct {
 
 // Forward: x [W, H, C, B], ctxt [Dc, Lc, B].
 func (s *SpatialTransformer) Forward(ctx ml.Context, x, ctxt ml.Tensor, o *UNetOptions) ml.Tensor {
+	return s.forward(ctx, x, ctxt, o, nil, nil)
+}
+
+// forward is Forward with IP-Adapter layers ips, one per transformer block
+// (nil: none).
+func (s *SpatialTransformer) forward(ctx ml.Context, x, ctxt ml.Tensor, o *UNetOptions, ips []*IPAttn, cond *IPCond) ml.Tensor {
 	w, h, c, b := x.Dim(0), x.Dim(1), x.Dim(2), x.Dim(3)
 	y := s.Norm.Forward(ctx, x, o.Groups, 1e-6)
 	y = y.Permute(ctx, 1, 2, 0, 3).Contiguous(ctx, c, w*h, b) // [C, W·H, B]
 	y = s.ProjIn.Linear1x1(ctx, y)
-	for _, blk := range s.Blocks {
-		y = blk.Forward(ctx, y, ctxt, o.Heads)
+	for i, blk := range s.Blocks {
+		var ip *IPAttn
+		if i < len(ips) {
+			ip = ips[i]
+		}
+		y = blk.ForwardIP(ctx, y, ctxt, o.Heads, ip, cond)
 	}
 	y = s.ProjOut.Linear1x1(ctx, y)
 	y = y.Reshape(ctx, c, w, h, b).Permute(ctx, 2, 0, 1, 3).Contiguous(ctx) // [W, H, C, B]
@@ -306,7 +337,15 @@ func TimestepEmbedding(ts []float64, dim int) []float32 {
 // Forward predicts the noise ε for latents x [W, H, 4, B] at timesteps ts
 // (one per batch entry) given text context [Dc, Lc, B].
 func (u *UNet) Forward(ctx ml.Context, x ml.Tensor, ts []float64, ctxt ml.Tensor) ml.Tensor {
+	return u.ForwardIP(ctx, x, ts, ctxt, nil)
+}
+
+// ForwardIP is Forward with IP-Adapter's decoupled cross-attention in every
+// attn2 when cond is set and its scale is not 0 (see IPCond); with a nil
+// cond or scale 0 it builds exactly Forward's graph.
+func (u *UNet) ForwardIP(ctx ml.Context, x ml.Tensor, ts []float64, ctxt ml.Tensor, cond *IPCond) ml.Tensor {
 	o := &u.UNetOptions
+	ipOf := u.ipLayers(cond)
 	temb := ctx.Input().FromFloats(TimestepEmbedding(ts, o.ModelChannels), o.ModelChannels, len(ts))
 	emb := u.TimeOut.Forward(ctx, u.TimeIn.Forward(ctx, temb).SILU(ctx))
 	embSiLU := emb.SILU(ctx) // every ResBlock's emb_layers start with SiLU
@@ -321,7 +360,7 @@ func (u *UNet) Forward(ctx ml.Context, x ml.Tensor, ts []float64, ctxt ml.Tensor
 			case kindRes:
 				h = l.ResBlock.Forward(ctx, h, embSiLU, o)
 			case kindAttn:
-				h = l.SpatialTransformer.Forward(ctx, h, ctxt, o)
+				h = l.SpatialTransformer.forward(ctx, h, ctxt, o, ipOf[l.SpatialTransformer], cond)
 			case kindDown:
 				h = l.Op.Forward(ctx, h, 2, 1)
 			case kindUp:
