@@ -71,7 +71,7 @@ func (m *Model) Detect(imgs []image.Image, threshold float32, resize bool) ([][]
 			rw, rh = ResizedSize(w, h, m.Shape.Resize[0], m.Shape.Resize[1])
 		}
 		in := resnet.Normalize(img)
-		vals, shapes := bindings.MustCompute(m.Backend(), func(ctx ml.Context) []ml.Tensor {
+		vals, shapes, err := bindings.Compute(m.Backend(), func(ctx ml.Context) []ml.Tensor {
 			x := ctx.Input().FromFloats(in, w, h, 3, 1)
 			if rw != w || rh != h {
 				x = x.Interpolate(ctx, [4]int{rw, rh, 3, 1}, ml.SamplingModeBilinear)
@@ -79,6 +79,9 @@ func (m *Model) Detect(imgs []image.Image, threshold float32, resize bool) ([][]
 			logits, boxes := m.Heads(ctx, x, [][2]int{{rh, rw}})
 			return []ml.Tensor{logits, boxes}
 		})
+		if err != nil {
+			return nil, err
+		}
 		out = append(out, PostProcess(vals[0], vals[1], shapes[0][0], shapes[0][1], w, h, threshold, m.Shape.Labels)[0])
 	}
 	return out, nil

@@ -260,13 +260,16 @@ func (m *Model) Segment(img image.Image, resize int) (*Mask, error) {
 	}
 	rw, rh := ResizedSize(w, h, resize)
 	in := resnet.Normalize(img)
-	vals, shapes := bindings.MustCompute(m.Backend(), func(ctx ml.Context) []ml.Tensor {
+	vals, shapes, err := bindings.Compute(m.Backend(), func(ctx ml.Context) []ml.Tensor {
 		x := ctx.Input().FromFloats(in, w, h, 3, 1)
 		if rw != w || rh != h {
 			x = x.Interpolate(ctx, [4]int{rw, rh, 3, 1}, ml.SamplingModeBilinear)
 		}
 		return []ml.Tensor{m.Logits(ctx, x, w, h)}
 	})
+	if err != nil {
+		return nil, err
+	}
 	nc := shapes[0][2]
 	return &Mask{W: w, H: h, Classes: m.Classes, Label: Argmax(vals[0], w*h, nc)}, nil
 }

@@ -88,7 +88,8 @@ func split(v []float32, n int) [][]float32 {
 // Prompt is the image prompt of an image embedding at scale λ: the keys
 // and values of every IP layer for the embedding (Cond) and for a zero
 // embedding (Uncond), computed in one graph.
-func (a *Adapter) Prompt(embed []float32, scale float64) (*sd.IPInput, error) {
+func (a *Adapter) Prompt(embed []float32, scale float64) (in *sd.IPInput, err error) {
+	defer bindings.RecoverCompute(&err)
 	m := a.Model
 	if len(embed) != m.ImageDim {
 		return nil, badinput.Errorf("image embedding of %d values, the ip-adapter %s wants %d", len(embed), a.path, m.ImageDim)

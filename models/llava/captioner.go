@@ -171,7 +171,8 @@ func (c *Captioner) Tokenize(o Options) (pre, post []int32, err error) {
 // Caption describes each image with the same query; the images are decoded
 // together as one batch of sequences, greedy results equal to captioning
 // them one at a time.
-func (c *Captioner) Caption(imgs []image.Image, o Options) ([]Result, error) {
+func (c *Captioner) Caption(imgs []image.Image, o Options) (_ []Result, err error) {
+	defer bindings.RecoverCompute(&err)
 	o.defaults()
 	pre, post, err := c.Tokenize(o)
 	if err != nil {

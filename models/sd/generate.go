@@ -233,7 +233,8 @@ func (m *Model) SampleIP(p Plan, x []float64, w, h int, contexts []float32, batc
 // Generate runs one request: text encoding (negative and prompt in one
 // batch), optional VAE encoding of the init image, the sampler's UNet steps
 // with classifier-free guidance as a batch of 2, VAE decoding.
-func (g *Generator) Generate(r Request) (*Result, error) {
+func (g *Generator) Generate(r Request) (_ *Result, err error) {
+	defer bindings.RecoverCompute(&err)
 	m := g.Model
 	if r.Sampler == "" {
 		r.Sampler = "euler_a"
