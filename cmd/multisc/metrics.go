@@ -67,7 +67,7 @@ type metricsReport struct {
 	LPIPS           *float64 `json:"lpips,omitempty"`
 	LPIPSWidth      int      `json:"lpips_width,omitempty"`  // the size LPIPS ran at
 	LPIPSHeight     int      `json:"lpips_height,omitempty"` // (downscaled when larger than --lpips-max-pixels)
-	Cosine          *float64 `json:"cosine"` // null: undefined (a single-colour image)
+	Cosine          *float64 `json:"cosine"`                 // null: undefined (a single-colour image)
 	CosineEmbedding string   `json:"cosine_embedding"`
 }
 
