@@ -18,11 +18,11 @@ func TestModelsSynthListCheckVerify(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("synth: %d %s", code, stderr)
 	}
-	if !strings.Contains(out, "wrote "+dir+"/models.json (6 roles") || !strings.Contains(stderr, "skipped role ip-adapter is not yet convertible") {
+	if !strings.Contains(out, "wrote "+dir+"/models.json (7 roles") || !strings.Contains(stderr, "skipped role image-encoder is not yet convertible") {
 		t.Errorf("synth output:\n%s\n%s", out, stderr)
 	}
 	out, stderr, code = runCLI(t, "models", "list", dir)
-	if code != 0 || !strings.Contains(out, "captioner-mmproj.gguf") || !strings.Contains(out, "missing roles: ip-adapter, image-encoder, embedder") {
+	if code != 0 || !strings.Contains(out, "captioner-mmproj.gguf") || !strings.Contains(out, "missing roles: image-encoder, embedder") {
 		t.Errorf("list: %d %s\n%s", code, stderr, out)
 	}
 	out, stderr, code = runCLI(t, "models", "check", dir)
@@ -30,7 +30,7 @@ func TestModelsSynthListCheckVerify(t *testing.T) {
 		t.Errorf("check: %d %s\n%s", code, stderr, out)
 	}
 	out, stderr, code = runCLI(t, "models", "verify", dir)
-	if code != 0 || strings.Count(out, "\nok ")+1 != 7 {
+	if code != 0 || strings.Count(out, "\nok ")+1 != 8 {
 		t.Errorf("verify: %d %s\n%s", code, stderr, out)
 	}
 
@@ -58,7 +58,7 @@ func TestModelsBadInput(t *testing.T) {
 		want []string
 	}{
 		{[]string{"models", "pull", "painter", "--out", dir}, []string{"unknown role \"painter\"", "segmenter"}},
-		{[]string{"models", "pull", "ip-adapter", "--out", dir}, []string{"ip-adapter", "not yet convertible", "issue 12"}},
+		{[]string{"models", "pull", "image-encoder", "--out", dir}, []string{"image-encoder", "not yet convertible", "issue 12"}},
 		{[]string{"models", "pull", "lpips"}, []string{"--out is required"}},
 		{[]string{"models", "pull", "lpips", "--out", dir, "--type", "q9"}, []string{"--type"}},
 		{[]string{"models", "pull", "lpips", "--out", dir, "--from-dir", filepath.Join(dir, "nope")}, []string{"--from-dir", "not a folder"}},
