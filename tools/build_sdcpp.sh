@@ -10,6 +10,12 @@
 #   GGML_GIT=/work/.mirror/ggml-org+ggml/repo tools/build_sdcpp.sh
 # stable-diffusion.cpp 97d2990 pins ggml 8e800ce (present in ggml-org/ggml).
 #
+# The anchor run of the sd benchmark figures (same weights as Multi-SC's
+# bench: a single-file safetensors; UNet step = difference of the sampling
+# times of 2 and 1 steps; VAE decode from the "decode_first_stage" line):
+#   sd-cli -m sd15.safetensors -p PROMPT -n NEG -W 512 -H 512 --steps 1|2 \
+#     --cfg-scale 7.5 --sampling-method euler -t 2 -s 42 -o out.png -v
+#
 # CPU flags: by default the same ISA level as the Multi-SC benchmark build
 # (CGO_CFLAGS/CGO_CXXFLAGS="-O3 -march=x86-64-v3"), so that the two are
 # compared on equal vector units: GGML_NATIVE=OFF, -march=x86-64-v3 and the

