@@ -16,9 +16,10 @@
 #   sd-cli -m sd15.safetensors -p PROMPT -n NEG -W 512 -H 512 --steps 1|2 \
 #     --cfg-scale 7.5 --sampling-method euler -t 2 -s 42 -o out.png -v
 # Measured 2026-11-26 (2 shared cores, x86-64-v3, same 2.1 GB synthetic f16
-# weights): sd.cpp UNet step with cfg 39.7 s (87.48 − 47.79), VAE decode
-# 512² 78.0 s (114.0 s in a run under load 5); Multi-SC (go test -bench,
-# medians of 3) 24.3 s and 38.6 s.
+# weights, two 1-step/2-step pairs): sd.cpp UNet step with cfg 37.3 s
+# (77.40 − 40.07, load 2.0) and 39.7 s (87.48 − 47.79, load up to 5), VAE
+# decode 512² 63.5, 64.0, 78.0, 114.0 s; Multi-SC (go test -bench, medians
+# of 3, load 2) 24.3 s and 38.6 s.
 #
 # CPU flags: by default the same ISA level as the Multi-SC benchmark build
 # (CGO_CFLAGS/CGO_CXXFLAGS="-O3 -march=x86-64-v3"), so that the two are
