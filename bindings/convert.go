@@ -42,6 +42,9 @@ func convertFiles(arch string, inputs []string, want fsggml.TensorType, out stri
 	if !ok {
 		return TypeReport{}, badinput.Errorf("--arch %q: unknown architecture (known: %v)", arch, ArchNames())
 	}
+	if sc, ok := lookupStreamConverter(arch); ok { // convert_stream.go
+		return convertStream(a, sc, inputs, want, out, strict)
+	}
 	if a.Convert == nil {
 		return TypeReport{}, badinput.Errorf("--arch %s: no converter (use `multisc synth`)", arch)
 	}

@@ -23,7 +23,7 @@ any pickle code. Inputs per architecture:
 		Flags: func(fs *pflag.FlagSet) {
 			fs.StringVar(&arch, "arch", "", "architecture")
 			fs.StringVar(&out, "out", "", "output GGUF file")
-			fs.StringVar(&typ, "type", "f32", "storage type: f32, f16, q8_0, q4_0, q4_k, ...")
+			fs.StringVar(&typ, "type", "", "storage type: f32, f16, q8_0, q4_0, q4_k, ... (default f32; f16 for sd15)")
 		},
 		Run: func(env *Env, args []string) error {
 			if len(args) == 0 {
@@ -31,6 +31,9 @@ any pickle code. Inputs per architecture:
 			}
 			if out == "" {
 				return badInput("--out is required")
+			}
+			if typ == "" {
+				typ = strings.ToLower(bindings.DefaultConvertType(arch).String())
 			}
 			t, err := bindings.ParseType(typ)
 			if err != nil {

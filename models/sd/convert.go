@@ -10,7 +10,7 @@ import (
 
 	fsggml "github.com/ollama/ollama/fs/ggml"
 
-	"github.com/multisc/multisc/bindings/checkpoint"
+	"github.com/multisc/multisc/bindings"
 	"github.com/multisc/multisc/models/clip"
 )
 
@@ -43,12 +43,6 @@ func CheckpointName(name string) string {
 	return name
 }
 
-// readCheckpoint is the one place the converter reads checkpoint tensors
-// (so a lazy per-tensor reader can replace checkpoint.Load here alone).
-func readCheckpoint(path string) (checkpoint.StateDict, error) {
-	return checkpoint.Load(path)
-}
-
 // Convert reads an SD 1.5 single-file checkpoint (.safetensors or .ckpt,
 // or a GGUF file written by stable-diffusion.cpp, which keeps those names
 // and may carry no architecture key) and the CLIP tokenizer files
@@ -59,15 +53,49 @@ func readCheckpoint(path string) (checkpoint.StateDict, error) {
 // SD 1.5's (text 12, UNet 8). SDXL and SD 2.x checkpoints are refused with
 // the reason. Keys outside the three networks (scheduler buffers, EMA
 // copies, the text model's position_ids) are dropped.
+//
+// Convert returns every tensor's values; `multisc convert` and
+// bindings.ConvertFiles stream instead (ConvertStream, convert_stream.go).
 func Convert(inputs []string) (fsggml.KV, map[string][]float32, error) {
-	var sd checkpoint.StateDict
+	kv, sources, release, err := ConvertStream(inputs)
+	if err != nil {
+		return nil, nil, err
+	}
+	values, err := bindings.MaterializeSources(sources, release)
+	if err != nil {
+		return nil, nil, err
+	}
+	return kv, values, nil
+}
+
+// ConvertStream is Convert without reading tensor values: it reads the
+// checkpoint's index (names, shapes, types), checks it and the tokenizer,
+// and returns one source per GGUF tensor that reads and widens that tensor
+// when called (bindings.StreamConvertFunc). release closes the inputs.
+func ConvertStream(inputs []string) (kv fsggml.KV, sources map[string]bindings.TensorSource, release func() error, err error) {
+	var sd lazyDict
+	var closers []func() error
+	closeAll := func() error {
+		var first error
+		for _, c := range closers {
+			if err := c(); err != nil && first == nil {
+				first = err
+			}
+		}
+		closers = nil
+		return first
+	}
+	defer func() {
+		if err != nil {
+			closeAll()
+		}
+	}()
 	var ckpt, vocabPath, mergesPath string
-	var err error
 	if len(inputs) == 1 {
 		if st, statErr := os.Stat(inputs[0]); statErr == nil && st.IsDir() {
 			ckpt = inputs[0]
-			if sd, vocabPath, mergesPath, err = readDiffusers(ckpt); err != nil {
-				return nil, nil, err
+			if sd, vocabPath, mergesPath, err = readDiffusers(ckpt, &closers); err != nil {
+				return nil, nil, nil, err
 			}
 		}
 	}
@@ -80,30 +108,30 @@ func Convert(inputs []string) (fsggml.KV, map[string][]float32, error) {
 				mergesPath = in
 			default:
 				if ckpt != "" {
-					return nil, nil, fmt.Errorf("two checkpoint files given (%s, %s): give one, plus vocab.json and merges.txt", ckpt, in)
+					return nil, nil, nil, fmt.Errorf("two checkpoint files given (%s, %s): give one, plus vocab.json and merges.txt", ckpt, in)
 				}
 				ckpt = in
 			}
 		}
 		if ckpt == "" {
-			return nil, nil, fmt.Errorf("no checkpoint file among %v", inputs)
+			return nil, nil, nil, fmt.Errorf("no checkpoint file among %v", inputs)
 		}
 		if vocabPath == "" || mergesPath == "" {
-			return nil, nil, fmt.Errorf("%s: SD 1.5 checkpoints carry no tokenizer: also give the CLIP tokenizer's vocab.json and merges.txt", ckpt)
+			return nil, nil, nil, fmt.Errorf("%s: SD 1.5 checkpoints carry no tokenizer: also give the CLIP tokenizer's vocab.json and merges.txt", ckpt)
 		}
 		if isGGUF(ckpt) {
-			sd, err = readGGUFCheckpoint(ckpt)
+			sd, err = readGGUFCheckpoint(ckpt, &closers)
 		} else {
-			sd, err = readCheckpoint(ckpt)
+			sd, err = readCheckpoint(ckpt, &closers)
 		}
 		if err != nil {
-			return nil, nil, err
+			return nil, nil, nil, err
 		}
 	}
 	if err := rejectOtherModels(sd); err != nil {
-		return nil, nil, fmt.Errorf("%s: %v", ckpt, err)
+		return nil, nil, nil, fmt.Errorf("%s: %v", ckpt, err)
 	}
-	values := map[string][]float32{}
+	sources = map[string]bindings.TensorSource{}
 	shapes := map[string][]int{}
 	for k, t := range sd {
 		name, ok := GGUFName(k)
@@ -111,37 +139,37 @@ func Convert(inputs []string) (fsggml.KV, map[string][]float32, error) {
 			continue
 		}
 		// PyTorch row-major [O, I, KH, KW] is ggml [KW, KH, I, O]: same bytes.
-		values[name], shapes[name] = t.Data, t.Shape
+		sources[name], shapes[name] = bindings.TensorSource{Elements: t.elements(), Read: t.read}, t.shape
 	}
 	o, err := inferOptions(shapes)
 	if err != nil {
-		return nil, nil, fmt.Errorf("%s: %v", ckpt, err)
+		return nil, nil, nil, fmt.Errorf("%s: %v", ckpt, err)
 	}
 	tokens, merges, err := readTokenizer(vocabPath, mergesPath)
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
 	if len(tokens) != o.Text.Vocab {
-		return nil, nil, fmt.Errorf("%s: %d tokens, but the text encoder has %d embeddings", vocabPath, len(tokens), o.Text.Vocab)
+		return nil, nil, nil, fmt.Errorf("%s: %d tokens, but the text encoder has %d embeddings", vocabPath, len(tokens), o.Text.Vocab)
 	}
 	if _, err := clip.NewTokenizer(tokens, merges); err != nil {
-		return nil, nil, fmt.Errorf("%s, %s: %v", vocabPath, mergesPath, err)
+		return nil, nil, nil, fmt.Errorf("%s, %s: %v", vocabPath, mergesPath, err)
 	}
-	kv := o.KV()
+	kv = o.KV()
 	kv["text.tokens"], kv["text.merges"] = tokens, merges
-	return kv, values, nil
+	return kv, sources, closeAll, nil
 }
 
 // rejectOtherModels names SDXL and SD 2.x checkpoints, whose keys differ.
-func rejectOtherModels(sd checkpoint.StateDict) error {
+func rejectOtherModels(sd lazyDict) error {
 	for k, t := range sd {
 		switch {
 		case strings.HasPrefix(k, "conditioner.embedders."):
 			return fmt.Errorf("this is an SDXL checkpoint (%s), not SD 1.5", k)
 		case strings.HasPrefix(k, "cond_stage_model.model."):
 			return fmt.Errorf("this is an SD 2.x checkpoint (OpenCLIP text encoder, %s), not SD 1.5", k)
-		case strings.HasSuffix(k, "attn2.to_k.weight") && len(t.Shape) == 2 && t.Shape[1] != 768 && t.Shape[1] >= 1024:
-			return fmt.Errorf("cross-attention context width %d (%s): SD 2.x/SDXL, not SD 1.5 (768)", t.Shape[1], k)
+		case strings.HasSuffix(k, "attn2.to_k.weight") && len(t.shape) == 2 && t.shape[1] != 768 && t.shape[1] >= 1024:
+			return fmt.Errorf("cross-attention context width %d (%s): SD 2.x/SDXL, not SD 1.5 (768)", t.shape[1], k)
 		}
 	}
 	for _, p := range namePrefixes {

@@ -6,8 +6,6 @@ import (
 	"path/filepath"
 	"regexp"
 	"strconv"
-
-	"github.com/multisc/multisc/bindings/checkpoint"
 )
 
 // Diffusers folders (StableDiffusionPipeline.save_pretrained): unet/,
@@ -31,9 +29,10 @@ func diffusersFile(dir, component string, names ...string) (string, error) {
 
 var weightNames = []string{"diffusion_pytorch_model.safetensors", "diffusion_pytorch_model.fp16.safetensors", "diffusion_pytorch_model.bin"}
 
-// readDiffusers loads a diffusers folder as a single-file state dict and
-// returns its tokenizer files.
-func readDiffusers(dir string) (checkpoint.StateDict, string, string, error) {
+// readDiffusers indexes a diffusers folder as a single-file state dict
+// (values read on demand) and returns its tokenizer files; the opened files'
+// Close functions are appended to closers.
+func readDiffusers(dir string, closers *[]func() error) (lazyDict, string, string, error) {
 	unetPath, err := diffusersFile(dir, "unet", weightNames...)
 	if err != nil {
 		return nil, "", "", err
@@ -54,7 +53,7 @@ func readDiffusers(dir string) (checkpoint.StateDict, string, string, error) {
 	if err != nil {
 		return nil, "", "", err
 	}
-	out := checkpoint.StateDict{}
+	out := lazyDict{}
 	for _, part := range []struct {
 		path, prefix string
 		rename       func(diffusersLayout, string) (string, error)
@@ -63,7 +62,7 @@ func readDiffusers(dir string) (checkpoint.StateDict, string, string, error) {
 		{vaePath, "first_stage_model.", diffusersVAEKey},
 		{textPath, "cond_stage_model.transformer.", func(_ diffusersLayout, k string) (string, error) { return k, nil }},
 	} {
-		sd, err := readCheckpoint(part.path)
+		sd, err := readCheckpoint(part.path, closers)
 		if err != nil {
 			return nil, "", "", err
 		}
@@ -78,8 +77,8 @@ func readDiffusers(dir string) (checkpoint.StateDict, string, string, error) {
 			}
 			// diffusers' newer VAE attention uses Linear [C, C] where the
 			// checkpoint has 1×1 convs [C, C, 1, 1]: same values.
-			if len(t.Shape) == 2 && part.prefix == "first_stage_model." {
-				t.Shape = append(t.Shape, 1, 1)
+			if len(t.shape) == 2 && part.prefix == "first_stage_model." {
+				t.shape = append(t.shape, 1, 1)
 			}
 			out[part.prefix+nk] = t
 		}
@@ -99,7 +98,7 @@ var reIndex = regexp.MustCompile(`^(?:encoder\.)?down_blocks\.(\d+)\.resnets\.(\
 var reUpAttn = regexp.MustCompile(`^up_blocks\.(\d+)\.attentions\.`)
 
 // layoutOf reads the layout off a UNet's or VAE encoder's keys.
-func layoutOf(sd checkpoint.StateDict) diffusersLayout {
+func layoutOf(sd lazyDict) diffusersLayout {
 	l := diffusersLayout{upAttn: map[int]bool{}}
 	for k := range sd {
 		if m := reIndex.FindStringSubmatch(k); m != nil {

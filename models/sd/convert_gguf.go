@@ -8,7 +8,6 @@ import (
 
 	"github.com/multisc/multisc/bindings"
 	"github.com/multisc/multisc/bindings/badinput"
-	"github.com/multisc/multisc/bindings/checkpoint"
 )
 
 // isGGUF reports whether a file starts with the GGUF magic.
@@ -23,11 +22,12 @@ func isGGUF(path string) bool {
 	return err == nil && string(magic[:]) == "GGUF"
 }
 
-// readGGUFCheckpoint reads a stable-diffusion.cpp GGUF file (tensor names
+// readGGUFCheckpoint indexes a stable-diffusion.cpp GGUF file (tensor names
 // are the single-file checkpoint's keys, any storage type) as a state dict
-// of f32 tensors in PyTorch shape order. Such files are recognised by their
-// tensors, not by an architecture key (they may have none).
-func readGGUFCheckpoint(path string) (checkpoint.StateDict, error) {
+// whose tensors are read and widened to f32 on demand, in PyTorch shape
+// order. Such files are recognised by their tensors, not by an architecture
+// key (they may have none). The file's Close is appended to closers.
+func readGGUFCheckpoint(path string, closers *[]func() error) (lazyDict, error) {
 	meta, err := bindings.Header(path)
 	if err != nil {
 		return nil, err
@@ -36,19 +36,22 @@ func readGGUFCheckpoint(path string) (checkpoint.StateDict, error) {
 	if err != nil {
 		return nil, badinput.Errorf("%s: %v", path, err)
 	}
-	defer f.Close()
+	*closers = append(*closers, f.Close)
 	base := int64(meta.Tensors().Offset)
-	sd := checkpoint.StateDict{}
+	sd := lazyDict{}
 	for _, t := range meta.Tensors().Items() {
-		raw := make([]byte, t.Size())
-		if _, err := f.ReadAt(raw, base+int64(t.Offset)); err != nil {
-			return nil, badinput.Errorf("%s: reading tensor %s: %v", path, t.Name, err)
-		}
 		shape := make([]int, len(t.Shape))
 		for i, d := range t.Shape {
 			shape[len(t.Shape)-1-i] = int(d)
 		}
-		sd[t.Name] = &checkpoint.Tensor{Shape: shape, Data: bindings.Decode(raw, fsggml.TensorType(t.Kind), t.Elements())}
+		off, size, kind, n, name := base+int64(t.Offset), t.Size(), fsggml.TensorType(t.Kind), t.Elements(), t.Name
+		sd[name] = &lazyTensor{shape: shape, read: func() ([]float32, error) {
+			raw := make([]byte, size)
+			if _, err := f.ReadAt(raw, off); err != nil {
+				return nil, badinput.Errorf("%s: reading tensor %s: %v", path, name, err)
+			}
+			return bindings.Decode(raw, kind, n), nil
+		}}
 	}
 	if len(sd) == 0 {
 		return nil, badinput.Errorf("%s: holds no tensors", path)
