@@ -33,6 +33,13 @@ type MemoryReport map[string]uint64
 // struct through ollama's registry (filling its gguf-tagged tensor fields)
 // and loads the weights onto the chosen device.
 func Open(path string, o Options) (*Loaded, error) {
+	return OpenTuned(path, o, nil)
+}
+
+// OpenTuned is Open with a hook that may adjust the backend parameters
+// before the model is built (the LLaVA captioner uses it to turn on flash
+// attention, which ggml applies to every attention of a backend).
+func OpenTuned(path string, o Options, tune func(*ml.BackendParams)) (*Loaded, error) {
 	meta, err := Validate(path, o.Arch)
 	if err != nil {
 		return nil, err
@@ -49,6 +56,9 @@ func Open(path string, o Options) (*Loaded, error) {
 		AllocMemory: true,
 		NumThreads:  Threads(o.Threads),
 		GPULayers:   gpuLayers(gpu, int(meta.KV().BlockCount())),
+	}
+	if tune != nil {
+		tune(&params)
 	}
 	m, err := newModel(path, params)
 	if err != nil {

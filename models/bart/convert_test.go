@@ -2,9 +2,6 @@ package bart
 
 import (
 	"bytes"
-	"encoding/binary"
-	"encoding/json"
-	"math"
 	"os"
 	"path/filepath"
 	"slices"
@@ -21,30 +18,7 @@ import (
 // writeSafetensors writes f32 tensors as a safetensors file.
 func writeSafetensors(t *testing.T, path string, sd checkpoint.StateDict) {
 	t.Helper()
-	type entry struct {
-		DType   string `json:"dtype"`
-		Shape   []int  `json:"shape"`
-		Offsets [2]int `json:"data_offsets"`
-	}
-	header := map[string]entry{}
-	var data []byte
-	for _, k := range sd.Keys() {
-		v := sd[k]
-		start := len(data)
-		for _, x := range v.Data {
-			data = binary.LittleEndian.AppendUint32(data, math.Float32bits(x))
-		}
-		header[k] = entry{"F32", v.Shape, [2]int{start, len(data)}}
-	}
-	h, _ := json.Marshal(header)
-	for len(h)%8 != 0 {
-		h = append(h, ' ')
-	}
-	var b bytes.Buffer
-	binary.Write(&b, binary.LittleEndian, uint64(len(h)))
-	b.Write(h)
-	b.Write(data)
-	if err := os.WriteFile(path, b.Bytes(), 0o644); err != nil {
+	if err := checkpoint.WriteSafetensors(path, sd); err != nil {
 		t.Fatal(err)
 	}
 }
