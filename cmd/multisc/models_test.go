@@ -26,7 +26,9 @@ func TestModelsSynthListCheckVerify(t *testing.T) {
 		t.Errorf("list: %d %s\n%s", code, stderr, out)
 	}
 	out, stderr, code = runCLI(t, "models", "check", dir)
-	if code != 0 || !strings.Contains(out, "ok     captioner     LM hidden size = mmproj projector output") {
+	if code != 0 || !strings.Contains(out, "ok     captioner     LM hidden size = mmproj projector output") ||
+		!strings.Contains(out, "ok     generator     UNet cross-attention width = IP-Adapter cross-attention width") ||
+		!strings.Contains(out, "skipped image-encoder image encoder embedding = IP-Adapter image embedding input: role image-encoder absent") {
 		t.Errorf("check: %d %s\n%s", code, stderr, out)
 	}
 	out, stderr, code = runCLI(t, "models", "verify", dir)

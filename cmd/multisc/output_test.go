@@ -3,6 +3,7 @@ package main
 import (
 	"bufio"
 	"errors"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -17,6 +18,8 @@ import (
 // TestMain doubles as the child process of TestSignalCleanup: with
 // MULTISC_SIGNAL_CHILD=DIR it installs the CLI's signal handler, starts an
 // atomic write into DIR that never finishes, says so on stdout and waits.
+// Otherwise it runs the tests with no way out of the loopback
+// (guardLoopback).
 func TestMain(m *testing.M) {
 	if dir := os.Getenv("MULTISC_SIGNAL_CHILD"); dir != "" {
 		cleanupOnSignal(os.Stderr)
@@ -27,7 +30,13 @@ func TestMain(m *testing.M) {
 		})
 		os.Exit(0)
 	}
-	os.Exit(m.Run())
+	refused := guardLoopback()
+	code := m.Run()
+	if r := refused(); len(r) > 0 {
+		fmt.Fprintf(os.Stderr, "FAIL: tests tried to reach beyond the loopback: %v\n", r)
+		code = 1
+	}
+	os.Exit(code)
 }
 
 // TestSignalCleanup: SIGTERM or SIGINT during a write removes the temporary

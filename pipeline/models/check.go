@@ -51,7 +51,8 @@ func kvWidth(key string) width {
 }
 
 // tensorWidth is the first dimension (ggml order: the output width of a
-// bias) of the first of the named tensors that the file holds.
+// bias, the input width of a weight) of the first of the named tensors
+// that the file holds.
 func tensorWidth(names ...string) width {
 	return func(meta *fsggml.GGML) (int, string, bool) {
 		for _, n := range names {
@@ -65,6 +66,22 @@ func tensorWidth(names ...string) width {
 	}
 }
 
+// firstWidth is the first of several ways to read a width that the file
+// answers; when none does, what names them all.
+func firstWidth(ws ...width) width {
+	return func(meta *fsggml.GGML) (int, string, bool) {
+		var names []string
+		for _, w := range ws {
+			n, what, ok := w(meta)
+			if ok {
+				return n, what, true
+			}
+			names = append(names, what)
+		}
+		return 0, strings.Join(names, " or "), false
+	}
+}
+
 // widthPair is a width that two roles' files must agree on.
 type widthPair struct {
 	What         string
@@ -74,18 +91,21 @@ type widthPair struct {
 }
 
 // WidthChecks are the cross-role width checks: the captioner's projector
-// output vs its LM's hidden size; the UNet's cross-attention width vs the
-// IP-Adapter's, and the image encoder's embedding vs the IP-Adapter's input.
-// The IP-Adapter side reads ipadapter.cross_attention_dim and
-// ipadapter.image_embed_dim (the metadata its port is to record); a check
-// whose side is absent or does not record the width is reported as skipped.
+// output vs its LM's hidden size; the UNet's context width vs the
+// IP-Adapter's cross-attention width (ipadapter.cross_dim, the input width
+// of its to_k_ip/to_v_ip, which ggml stores as the first dimension of
+// ip_adapter.1.to_k_ip.weight), and the image encoder's embedding vs the
+// IP-Adapter's image embedding input (ipadapter.image_dim, the input width
+// of image_proj.proj.weight). A check whose side is absent or does not
+// record the width is reported as skipped.
 var widthChecks = []widthPair{
 	{"LM hidden size = mmproj projector output", Captioner, Captioner, 0, 1,
 		kvWidth("embedding_length"), tensorWidth("mm.2.bias", "mm.0.bias")},
 	{"UNet cross-attention width = IP-Adapter cross-attention width", Generator, IPAdapter, 0, 0,
-		kvWidth("unet.context_dim"), kvWidth("cross_attention_dim")},
+		kvWidth("unet.context_dim"), firstWidth(kvWidth("cross_dim"), tensorWidth("ip_adapter.1.to_k_ip.weight"))},
 	{"image encoder embedding = IP-Adapter image embedding input", ImageEncoder, IPAdapter, 0, 0,
-		kvWidth("projection_dim"), kvWidth("image_embed_dim")},
+		firstWidth(kvWidth("projection_dim"), kvWidth("vision.projection_dim")),
+		firstWidth(kvWidth("image_dim"), tensorWidth("image_proj.proj.weight"))},
 }
 
 // Check validates a models folder: the manifest parses; every file exists,

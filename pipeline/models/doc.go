@@ -16,18 +16,19 @@
 //	captioner      llava (multi-file)   captioner.gguf (qwen2), captioner-mmproj.gguf (clip)
 //	corrector      bart                 corrector.gguf
 //	generator      sd15                 generator.gguf
-//	ip-adapter     ipadapter            ip-adapter.gguf      (not yet convertible: issue 12)
+//	ip-adapter     ipadapter            ip-adapter.gguf
 //	image-encoder  clip-vision          image-encoder.gguf   (not yet convertible: issue 12)
 //	lpips          lpips                lpips.gguf
 //	embedder       clip-vision          embedder.gguf        (not yet convertible: issue 12/13)
 //
 // A role is convertible when its arch is registered in the binary
 // (bindings.LookupArch with a Convert, or bindings.LookupMultiFile); the
-// three roles above become pullable and synthesizable as soon as their
-// packages register "ipadapter" and "clip-vision" (and are linked through
-// models/all), with no change here beyond, for the IP-Adapter, recording
-// ipadapter.cross_attention_dim and ipadapter.image_embed_dim (the width
-// checks read them; see Check).
+// two clip-vision roles above become pullable and synthesizable as soon as
+// a package registers "clip-vision" (and is linked through models/all),
+// with no change here. The width checks read the IP-Adapter's
+// ipadapter.cross_dim and ipadapter.image_dim (or, failing those, the
+// input widths of its ip_adapter.1.to_k_ip and image_proj.proj weights);
+// see Check.
 //
 // # The manifest
 //

@@ -4,9 +4,13 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
+	"net"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 
 	fsggml "github.com/ollama/ollama/fs/ggml"
@@ -14,6 +18,7 @@ import (
 	"github.com/multisc/multisc/bindings"
 	"github.com/multisc/multisc/bindings/badinput"
 	"github.com/multisc/multisc/models/clip"
+	"github.com/multisc/multisc/models/ipadapter"
 
 	_ "github.com/multisc/multisc/models/all"
 )
@@ -34,21 +39,59 @@ func tinySet(t *testing.T) string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, r := range []Role{IPAdapter, ImageEncoder, Embedder} {
+	for _, r := range []Role{ImageEncoder, Embedder} {
 		if res.Skipped[r] == nil || !strings.Contains(res.Skipped[r].Error(), "issue 12") {
 			t.Errorf("role %s: skipped = %v, want a not-yet note naming issue 12", r, res.Skipped[r])
 		}
+	}
+	if len(res.Skipped) != 2 {
+		t.Errorf("skipped %v, want only image-encoder and embedder", res.Skipped)
 	}
 	synthDir = dir
 	return dir
 }
 
+// TestMain keeps every test on the loopback: the default transport (the
+// one a pull uses when PullOptions.Client is nil) refuses to dial any
+// other host, and a refused dial fails the run even where a test only
+// expected some error.
 func TestMain(m *testing.M) {
+	refused := guardLoopback()
 	code := m.Run()
 	if synthDir != "" {
 		os.RemoveAll(synthDir)
 	}
+	if r := refused(); len(r) > 0 {
+		fmt.Fprintf(os.Stderr, "FAIL: tests tried to reach beyond the loopback: %v\n", r)
+		code = 1
+	}
 	os.Exit(code)
+}
+
+// guardLoopback replaces http.DefaultTransport with one that dials
+// loopback addresses only (no proxy); it returns the refused addresses.
+func guardLoopback() func() []string {
+	var mu sync.Mutex
+	var refused []string
+	tr := http.DefaultTransport.(*http.Transport).Clone()
+	tr.Proxy = nil
+	var d net.Dialer
+	tr.DialContext = func(ctx context.Context, network, addr string) (net.Conn, error) {
+		host, _, err := net.SplitHostPort(addr)
+		if ip := net.ParseIP(host); err != nil || ip == nil || !ip.IsLoopback() {
+			mu.Lock()
+			refused = append(refused, addr)
+			mu.Unlock()
+			return nil, fmt.Errorf("test guard: refusing to dial %s (tests stay on the loopback)", addr)
+		}
+		return d.DialContext(ctx, network, addr)
+	}
+	http.DefaultTransport = tr
+	return func() []string {
+		mu.Lock()
+		defer mu.Unlock()
+		return refused
+	}
 }
 
 func TestSynthSet(t *testing.T) {
@@ -59,7 +102,7 @@ func TestSynthSet(t *testing.T) {
 	}
 	want := map[Role][]string{
 		Segmenter: {"fcn"}, Detector: {"detr"}, Captioner: {"qwen2", "clip"}, Corrector: {"bart"},
-		Generator: {"sd15"}, LPIPS: {"lpips"},
+		Generator: {"sd15"}, IPAdapter: {"ipadapter"}, LPIPS: {"lpips"},
 	}
 	if len(set.Manifest.Roles) != len(want) {
 		t.Errorf("manifest roles %v, want %v", set.Manifest.SortedRoles(), want)
@@ -98,8 +141,8 @@ func TestMissingRole(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	_, err = set.Path(IPAdapter)
-	if err == nil || !badinput.Is(err) || !strings.Contains(err.Error(), "multisc models pull ip-adapter --out "+set.Dir) {
+	_, err = set.Path(ImageEncoder)
+	if err == nil || !badinput.Is(err) || !strings.Contains(err.Error(), "multisc models pull image-encoder --out "+set.Dir) {
 		t.Errorf("missing role: %v, want a bad-input error with the pull command", err)
 	}
 	// a listed file that is gone
@@ -126,19 +169,96 @@ func TestCheck(t *testing.T) {
 	}
 	var oks, widthOK, skipped int
 	for _, f := range fs {
+		width := strings.Contains(f.Check, " = ")
 		switch {
-		case f.Status == "ok" && strings.HasPrefix(f.Check, "LM hidden"):
+		case f.Status == "ok" && width:
 			widthOK++
 		case f.Status == "ok":
 			oks++
-		case f.Status == "skipped":
+		case f.Status == "skipped" && width:
 			skipped++
 		default:
 			t.Errorf("finding %v", f)
 		}
 	}
-	if oks != 6 || widthOK != 1 || skipped != 2 {
-		t.Errorf("findings ok=%d width=%d skipped=%d, want 6, 1, 2: %v", oks, widthOK, skipped, fs)
+	if oks != 7 || widthOK != 2 || skipped != 1 {
+		t.Errorf("findings ok=%d width=%d skipped=%d, want 7, 2, 1: %v", oks, widthOK, skipped, fs)
+	}
+	byCheck := map[string]Finding{}
+	for _, f := range fs {
+		byCheck[f.Check] = f
+	}
+	ip := byCheck["UNet cross-attention width = IP-Adapter cross-attention width"]
+	if ip.Status != "ok" || !strings.Contains(ip.Detail, "generator.gguf sd15.unet.context_dim") || !strings.Contains(ip.Detail, "ip-adapter.gguf ipadapter.cross_dim") {
+		t.Errorf("UNet/IP-Adapter width check: %v", ip)
+	}
+	enc := byCheck["image encoder embedding = IP-Adapter image embedding input"]
+	if enc.Status != "skipped" || !strings.Contains(enc.Detail, "role image-encoder absent") {
+		t.Errorf("image encoder/IP-Adapter width check: %v", enc)
+	}
+}
+
+// TestCheckIPAdapterWidthMismatch: an IP-Adapter whose cross-attention
+// width is not the UNet's context width fails the check, naming both
+// files.
+func TestCheckIPAdapterWidthMismatch(t *testing.T) {
+	dir := t.TempDir()
+	if _, err := SynthSet(dir, "tiny", 5, "f32"); err != nil {
+		t.Fatal(err)
+	}
+	unet, err := bindings.Header(filepath.Join(dir, "generator.gguf"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctxDim := int(unet.KV().Uint("unet.context_dim"))
+	if ctxDim == 0 {
+		t.Fatal("generator.gguf records no sd15.unet.context_dim")
+	}
+	writeIP := func(crossDim int) {
+		t.Helper()
+		o := ipadapter.TinyOptions()
+		o.CrossDim = crossDim
+		full := fsggml.KV{"general.architecture": ipadapter.Arch}
+		for k, v := range o.KV() {
+			full[ipadapter.Arch+"."+k] = v
+		}
+		specs, err := ipadapter.Tensors(full)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := bindings.WriteFile(filepath.Join(dir, "ip-adapter.gguf"), full, bindings.SynthTensors(specs, 1, fsggml.TensorTypeF32)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	writeIP(ctxDim) // the same file at the UNet's width passes
+	if _, err := Check(dir, CheckOptions{}); err != nil {
+		t.Fatalf("matching widths: %v", err)
+	}
+	for _, c := range []struct {
+		name, key string
+	}{
+		{"metadata", "ipadapter.cross_dim"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			writeIP(ctxDim + 8)
+			fs, err := Check(dir, CheckOptions{})
+			if err == nil || !badinput.Is(err) || !strings.Contains(err.Error(), "generator.gguf") || !strings.Contains(err.Error(), "ip-adapter.gguf") {
+				t.Fatalf("width mismatch: %v, want an error naming both files", err)
+			}
+			var found bool
+			for _, f := range fs {
+				if strings.HasPrefix(f.Check, "UNet cross-attention width") {
+					found = true
+					want := fmt.Sprintf("ip-adapter.gguf %s = %d", c.key, ctxDim+8)
+					if f.Status != "FAIL" || !strings.Contains(f.Detail, want) || !strings.Contains(f.Detail, fmt.Sprintf("generator.gguf sd15.unet.context_dim = %d", ctxDim)) {
+						t.Errorf("finding %v, want FAIL with %q", f, want)
+					}
+				}
+			}
+			if !found {
+				t.Errorf("no UNet/IP-Adapter width finding: %v", fs)
+			}
+		})
 	}
 }
 
@@ -183,8 +303,8 @@ func TestVerify(t *testing.T) {
 		t.Fatal(err)
 	}
 	fs, err := Verify(dir)
-	if err != nil || len(fs) != 7 {
-		t.Fatalf("verify: %v, %d findings (want 7 files)", err, len(fs))
+	if err != nil || len(fs) != 8 {
+		t.Fatalf("verify: %v, %d findings (want 8 files)", err, len(fs))
 	}
 	// flip one byte near the end of a file
 	p := filepath.Join(dir, "lpips.gguf")
@@ -235,9 +355,11 @@ func TestParseRole(t *testing.T) {
 	if err == nil || !badinput.Is(err) {
 		t.Errorf("pull unknown role: %v", err)
 	}
-	_, err = Pull(context.Background(), []Role{IPAdapter}, PullOptions{Out: t.TempDir()})
+	// refused before any download (TestMain's guard fails a test that
+	// dials beyond the loopback)
+	_, err = Pull(context.Background(), []Role{ImageEncoder}, PullOptions{Out: t.TempDir()})
 	if err == nil || !badinput.Is(err) || !strings.Contains(err.Error(), "not yet convertible") || !strings.Contains(err.Error(), "issue 12") {
-		t.Errorf("pull ip-adapter: %v", err)
+		t.Errorf("pull image-encoder: %v", err)
 	}
 	var buf bytes.Buffer
 	_ = errors.New

@@ -41,6 +41,7 @@ var fixtures = map[string]string{
 	"generator/v1-5-pruned-emaonly.safetensors": "sd/testdata/sd_tiny.safetensors",
 	"generator/vocab.json":                      "sd/testdata/vocab.json",
 	"generator/merges.txt":                      "sd/testdata/merges.txt",
+	"ip-adapter/ip-adapter_sd15.safetensors":    "ipadapter/testdata/ip_tiny.safetensors",
 	"lpips/alexnet-owt-7be5be79.pth":            "lpips/testdata/alexnet_tiny.pth",
 	"lpips/alex.pth":                            "lpips/testdata/alex_tiny.pth",
 }
@@ -215,16 +216,26 @@ func TestPullAll(t *testing.T) {
 	if err != nil {
 		t.Fatalf("%v\n%s", err, log.String())
 	}
-	if len(m.Roles) != 6 {
-		t.Errorf("roles %v, want the 6 convertible ones", m.SortedRoles())
+	if len(m.Roles) != 7 || m.Roles[IPAdapter].Files == nil {
+		t.Errorf("roles %v, want the 7 convertible ones (ip-adapter among them)", m.SortedRoles())
 	}
-	for _, want := range []string{"skipping role ip-adapter is not yet convertible", "CreativeML OpenRAIL-M", "overall 17/17 files"} {
+	for _, want := range []string{"skipping role image-encoder is not yet convertible", "skipping role embedder is not yet convertible", "CreativeML OpenRAIL-M", "ip-adapter: converted ip-adapter.gguf (ipadapter", "overall 18/18 files"} {
 		if !strings.Contains(log.String(), want) {
 			t.Errorf("progress lacks %q:\n%s", want, log.String())
 		}
 	}
-	if _, err := Check(o.Out, CheckOptions{}); err != nil {
+	fs, err := Check(o.Out, CheckOptions{})
+	if err != nil {
 		t.Error(err)
+	}
+	var ipWidth bool
+	for _, f := range fs {
+		if strings.HasPrefix(f.Check, "UNet cross-attention width") {
+			ipWidth = f.Status == "ok"
+		}
+	}
+	if !ipWidth {
+		t.Errorf("the pulled UNet and IP-Adapter widths are not checked ok: %v", fs)
 	}
 	if _, err := Verify(o.Out); err != nil {
 		t.Error(err)
