@@ -7,6 +7,7 @@ import (
 
 	fsggml "github.com/ollama/ollama/fs/ggml"
 
+	"github.com/multisc/multisc/bindings"
 	"github.com/multisc/multisc/bindings/badinput"
 	"github.com/multisc/multisc/bindings/checkpoint"
 )
@@ -14,37 +15,62 @@ import (
 // Convert reads a torchvision ResNet state dict (`resnet50-*.pth` or a
 // safetensors export): the backbone with its batch norms folded, and the
 // fc head. Any key left over means the file is not a torchvision
-// Bottleneck ResNet; the first one is named.
+// Bottleneck ResNet; the first one is named. It is ConvertStream with
+// every tensor read at once.
 func Convert(inputs []string) (fsggml.KV, map[string][]float32, error) {
-	if len(inputs) != 1 {
-		return nil, nil, fmt.Errorf("resnet takes one checkpoint file, got %d", len(inputs))
-	}
-	sd, err := checkpoint.Load(inputs[0])
+	kv, sources, release, err := ConvertStream(inputs)
 	if err != nil {
 		return nil, nil, err
 	}
-	c, values, err := ConvertBackbone(sd, "", "", [3]bool{})
+	values, err := bindings.MaterializeSources(sources, release)
 	if err != nil {
-		return nil, nil, badinput.Errorf("%s: %v", inputs[0], err)
+		return nil, nil, err
+	}
+	return kv, values, nil
+}
+
+// ConvertStream is Convert with each tensor read when the GGUF writer
+// reaches it (see convert_stream.go).
+func ConvertStream(inputs []string) (fsggml.KV, map[string]bindings.TensorSource, func() error, error) {
+	if len(inputs) != 1 {
+		return nil, nil, nil, fmt.Errorf("resnet takes one checkpoint file, got %d", len(inputs))
+	}
+	sd, read, release, err := OpenLazy(inputs[0])
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	kv, sources, err := convertLazy(sd, read)
+	if err != nil {
+		release()
+		return nil, nil, nil, badinput.Errorf("%s: %v", inputs[0], err)
+	}
+	return kv, sources, release, nil
+}
+
+func convertLazy(sd checkpoint.StateDict, read Reader) (fsggml.KV, map[string]bindings.TensorSource, error) {
+	c, sources, err := ConvertBackboneStream(sd, read, "", "", [3]bool{})
+	if err != nil {
+		return nil, nil, err
 	}
 	fc, ok := sd["fc.weight"]
 	if !ok || len(fc.Shape) != 2 {
-		return nil, nil, badinput.Errorf("%s: tensor fc.weight is missing or not 2-D", inputs[0])
+		return nil, nil, fmt.Errorf("tensor fc.weight is missing or not 2-D")
 	}
 	c.Classes = fc.Shape[0]
 	w, err := sd.Take("fc.weight", c.Classes, c.OutChannels())
 	if err != nil {
-		return nil, nil, badinput.Errorf("%s: %v", inputs[0], err)
+		return nil, nil, err
 	}
 	b, err := sd.Take("fc.bias", c.Classes)
 	if err != nil {
-		return nil, nil, badinput.Errorf("%s: %v", inputs[0], err)
+		return nil, nil, err
 	}
-	values["fc.weight"], values["fc.bias"] = w.Data, b.Data
+	sources["fc.weight"] = Source(read, "fc.weight", w)
+	sources["fc.bias"] = Source(read, "fc.bias", b)
 	if rest := sd.Rest(); len(rest) > 0 {
-		return nil, nil, badinput.Errorf("%s: not a torchvision ResNet checkpoint: unexpected key %s (and %d more)", inputs[0], rest[0], len(rest)-1)
+		return nil, nil, fmt.Errorf("not a torchvision ResNet checkpoint: unexpected key %s (and %d more)", rest[0], len(rest)-1)
 	}
-	return ConfigKV(c), values, nil
+	return ConfigKV(c), sources, nil
 }
 
 // ConvertBackbone takes a Bottleneck ResNet body out of a state dict
@@ -53,8 +79,21 @@ func Convert(inputs []string) (fsggml.KV, map[string][]float32, error) {
 // into the convs, written under the GGUF prefix dst. Blocks per stage and
 // the width are read off the keys; dilate is the caller's (checkpoints do
 // not record it). BN's num_batches_tracked keys are dropped; FrozenBatchNorm2d
-// (DETR) has none.
+// (DETR) has none. It is ConvertBackboneStream over values already loaded.
 func ConvertBackbone(sd checkpoint.StateDict, src, dst string, dilate [3]bool) (Config, map[string][]float32, error) {
+	c, sources, err := ConvertBackboneStream(sd, Loaded, src, dst, dilate)
+	if err != nil {
+		return c, nil, err
+	}
+	values, err := bindings.MaterializeSources(sources, nil)
+	return c, values, err
+}
+
+// ConvertBackboneStream is ConvertBackbone checking keys and shapes only
+// (sd may hold shapes without values, see OpenLazy): each output tensor's
+// source reads, through read, the conv weight and BN statistics it folds
+// when it is read.
+func ConvertBackboneStream(sd checkpoint.StateDict, read Reader, src, dst string, dilate [3]bool) (Config, map[string]bindings.TensorSource, error) {
 	c := Config{Dilate: dilate}
 	w, ok := sd[src+"conv1.weight"]
 	if !ok || len(w.Shape) != 4 {
@@ -69,24 +108,53 @@ func ConvertBackbone(sd checkpoint.StateDict, src, dst string, dilate [3]bool) (
 			return c, nil, fmt.Errorf("tensor %slayer%d.0.conv1.weight is missing", src, s+1)
 		}
 	}
-	values := map[string][]float32{}
+	sources := map[string]bindings.TensorSource{}
 	fold := func(conv, bn string, k, in, out int) error {
-		w, err := sd.Take(src+conv+".weight", out, in, k, k)
+		wk := src + conv + ".weight"
+		w, err := sd.Take(wk, out, in, k, k)
 		if err != nil {
 			return err
 		}
-		var st [4][]float32
+		var st [4]*checkpoint.Tensor
+		keys := [4]string{}
 		for i, n := range []string{"running_mean", "running_var", "weight", "bias"} {
-			t, err := sd.Take(src+bn+"."+n, out)
-			if err != nil {
+			keys[i] = src + bn + "." + n
+			if st[i], err = sd.Take(keys[i], out); err != nil {
 				return err
 			}
-			st[i] = t.Data
 		}
 		delete(sd, src+bn+".num_batches_tracked")
-		wf, bf := foldBN(w.Data, out, st[0], st[1], st[2], st[3])
-		// PyTorch [OC, IC, KH, KW] row-major is ggml [KW, KH, IC, OC]: same bytes.
-		values[dst+conv+".weight"], values[dst+conv+".bias"] = wf, bf
+		stats := func() (s [4][]float32, err error) {
+			for i := range st {
+				if s[i], err = read(keys[i], st[i]); err != nil {
+					return s, err
+				}
+			}
+			return s, nil
+		}
+		// PyTorch [OC, IC, KH, KW] row-major is ggml [KW, KH, IC, OC]: same
+		// bytes. The weight's source reads the weight and the statistics,
+		// the bias's only the statistics, so neither holds the other.
+		sources[dst+conv+".weight"] = bindings.TensorSource{Elements: uint64(w.Numel()), Read: func() ([]float32, error) {
+			s, err := stats()
+			if err != nil {
+				return nil, err
+			}
+			v, err := read(wk, w)
+			if err != nil {
+				return nil, err
+			}
+			wf, _ := foldBN(v, out, s[0], s[1], s[2], s[3])
+			return wf, nil
+		}}
+		sources[dst+conv+".bias"] = bindings.TensorSource{Elements: uint64(out), Read: func() ([]float32, error) {
+			s, err := stats()
+			if err != nil {
+				return nil, err
+			}
+			_, bf := foldBN(nil, out, s[0], s[1], s[2], s[3])
+			return bf, nil
+		}}
 		return nil
 	}
 	if err := fold("conv1", "bn1", 7, 3, c.Width); err != nil {
@@ -122,7 +190,7 @@ func ConvertBackbone(sd checkpoint.StateDict, src, dst string, dilate [3]bool) (
 			delete(sd, k)
 		}
 	}
-	return c, values, nil
+	return c, sources, nil
 }
 
 // foldBN folds inference batch norm (eps BNEps) into a bias-free conv, in
