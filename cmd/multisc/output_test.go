@@ -12,6 +12,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/multisc/multisc/internal/loopback"
+
 	"github.com/multisc/multisc/bindings/atomicfile"
 )
 
@@ -19,7 +21,7 @@ import (
 // MULTISC_SIGNAL_CHILD=DIR it installs the CLI's signal handler, starts an
 // atomic write into DIR that never finishes, says so on stdout and waits.
 // Otherwise it runs the tests with no way out of the loopback
-// (guardLoopback).
+// (loopback.Guard).
 func TestMain(m *testing.M) {
 	if dir := os.Getenv("MULTISC_SIGNAL_CHILD"); dir != "" {
 		cleanupOnSignal(os.Stderr)
@@ -30,7 +32,7 @@ func TestMain(m *testing.M) {
 		})
 		os.Exit(0)
 	}
-	refused := guardLoopback()
+	refused := loopback.Guard()
 	code := m.Run()
 	if r := refused(); len(r) > 0 {
 		fmt.Fprintf(os.Stderr, "FAIL: tests tried to reach beyond the loopback: %v\n", r)

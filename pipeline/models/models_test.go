@@ -5,13 +5,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net"
-	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
+
+	"github.com/multisc/multisc/internal/loopback"
 
 	fsggml "github.com/ollama/ollama/fs/ggml"
 
@@ -56,7 +55,7 @@ func tinySet(t *testing.T) string {
 // other host, and a refused dial fails the run even where a test only
 // expected some error.
 func TestMain(m *testing.M) {
-	refused := guardLoopback()
+	refused := loopback.Guard()
 	code := m.Run()
 	if synthDir != "" {
 		os.RemoveAll(synthDir)
@@ -66,32 +65,6 @@ func TestMain(m *testing.M) {
 		code = 1
 	}
 	os.Exit(code)
-}
-
-// guardLoopback replaces http.DefaultTransport with one that dials
-// loopback addresses only (no proxy); it returns the refused addresses.
-func guardLoopback() func() []string {
-	var mu sync.Mutex
-	var refused []string
-	tr := http.DefaultTransport.(*http.Transport).Clone()
-	tr.Proxy = nil
-	var d net.Dialer
-	tr.DialContext = func(ctx context.Context, network, addr string) (net.Conn, error) {
-		host, _, err := net.SplitHostPort(addr)
-		if ip := net.ParseIP(host); err != nil || ip == nil || !ip.IsLoopback() {
-			mu.Lock()
-			refused = append(refused, addr)
-			mu.Unlock()
-			return nil, fmt.Errorf("test guard: refusing to dial %s (tests stay on the loopback)", addr)
-		}
-		return d.DialContext(ctx, network, addr)
-	}
-	http.DefaultTransport = tr
-	return func() []string {
-		mu.Lock()
-		defer mu.Unlock()
-		return refused
-	}
 }
 
 func TestSynthSet(t *testing.T) {

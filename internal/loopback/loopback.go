@@ -1,4 +1,9 @@
-package main
+// Package loopback keeps a test binary on the loopback: Guard replaces
+// http.DefaultTransport (the one `multisc models pull` uses when no client
+// is given) with one that dials loopback addresses only, with no proxy.
+// Tests call it from TestMain and fail the run when anything was refused,
+// even where a test only expected some error.
+package loopback
 
 import (
 	"context"
@@ -8,13 +13,11 @@ import (
 	"sync"
 )
 
-// guardLoopback replaces http.DefaultTransport (the one `models pull` uses)
-// with one that dials loopback addresses only, with no proxy; it returns
-// the refused addresses, which TestMain turns into a failed run even where
-// a test only expected some error.
-func guardLoopback() func() []string {
+// Guard installs the loopback-only transport and returns a function that
+// lists the addresses refused so far.
+func Guard() (refused func() []string) {
 	var mu sync.Mutex
-	var refused []string
+	var list []string
 	tr := http.DefaultTransport.(*http.Transport).Clone()
 	tr.Proxy = nil
 	var d net.Dialer
@@ -22,7 +25,7 @@ func guardLoopback() func() []string {
 		host, _, err := net.SplitHostPort(addr)
 		if ip := net.ParseIP(host); err != nil || ip == nil || !ip.IsLoopback() {
 			mu.Lock()
-			refused = append(refused, addr)
+			list = append(list, addr)
 			mu.Unlock()
 			return nil, fmt.Errorf("test guard: refusing to dial %s (tests stay on the loopback)", addr)
 		}
@@ -32,6 +35,6 @@ func guardLoopback() func() []string {
 	return func() []string {
 		mu.Lock()
 		defer mu.Unlock()
-		return refused
+		return append([]string(nil), list...)
 	}
 }
