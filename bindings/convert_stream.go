@@ -188,3 +188,18 @@ func DefaultConvertType(arch string) fsggml.TensorType {
 	}
 	return fsggml.TensorTypeF32
 }
+
+// Materialize runs the stream converter and reads every tensor at once: the
+// map-of-values form of Arch.Convert, for architectures whose converter is
+// written as a stream.
+func (f StreamConvertFunc) Materialize(inputs []string) (fsggml.KV, map[string][]float32, error) {
+	kv, sources, release, err := f(inputs)
+	if err != nil {
+		return nil, nil, err
+	}
+	values, err := MaterializeSources(sources, release)
+	if err != nil {
+		return nil, nil, err
+	}
+	return kv, values, nil
+}

@@ -18,15 +18,7 @@ import (
 // Bottleneck ResNet; the first one is named. It is ConvertStream with
 // every tensor read at once.
 func Convert(inputs []string) (fsggml.KV, map[string][]float32, error) {
-	kv, sources, release, err := ConvertStream(inputs)
-	if err != nil {
-		return nil, nil, err
-	}
-	values, err := bindings.MaterializeSources(sources, release)
-	if err != nil {
-		return nil, nil, err
-	}
-	return kv, values, nil
+	return bindings.StreamConvertFunc(ConvertStream).Materialize(inputs)
 }
 
 // ConvertStream is Convert with each tensor read when the GGUF writer

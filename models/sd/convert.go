@@ -57,15 +57,7 @@ func CheckpointName(name string) string {
 // Convert returns every tensor's values; `multisc convert` and
 // bindings.ConvertFiles stream instead (ConvertStream, convert_stream.go).
 func Convert(inputs []string) (fsggml.KV, map[string][]float32, error) {
-	kv, sources, release, err := ConvertStream(inputs)
-	if err != nil {
-		return nil, nil, err
-	}
-	values, err := bindings.MaterializeSources(sources, release)
-	if err != nil {
-		return nil, nil, err
-	}
-	return kv, values, nil
+	return bindings.StreamConvertFunc(ConvertStream).Materialize(inputs)
 }
 
 // ConvertStream is Convert without reading tensor values: it reads the
