@@ -4,16 +4,16 @@ import (
 	"fmt"
 	"image"
 	"math"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/multisc/multisc/bindings/porttest"
 
 	fsggml "github.com/ollama/ollama/fs/ggml"
 	"github.com/ollama/ollama/ml"
 
 	"github.com/multisc/multisc/bindings"
-	"github.com/multisc/multisc/bindings/badinput"
 	"github.com/multisc/multisc/bindings/checkpoint"
 	"github.com/multisc/multisc/bindings/parity"
 )
@@ -128,15 +128,7 @@ func TestFeatureMask(t *testing.T) {
 
 // TestConvertRejects: foreign or missing keys are named.
 func TestConvertRejects(t *testing.T) {
-	sd, err := checkpoint.Load("testdata/detr_tiny.pth")
-	if err != nil {
-		t.Fatal(err)
-	}
-	cases := []struct {
-		name  string
-		edit  func(checkpoint.StateDict)
-		inErr string
-	}{
+	porttest.ConvertEdits(t, Arch, "testdata/detr_tiny.pth", []porttest.Edit{
 		{"missing norm", func(s checkpoint.StateDict) { delete(s, "transformer.decoder.layers.1.norm3.bias") }, "decoder.layers.1.final_layer_norm.bias is missing"},
 		{"foreign key", func(s checkpoint.StateDict) {
 			s["transformer.encoder.norm.weight"] = &checkpoint.Tensor{Shape: []int{32}, Data: make([]float32, 32)}
@@ -152,26 +144,7 @@ func TestConvertRejects(t *testing.T) {
 		{"wrong shape", func(s checkpoint.StateDict) {
 			s["class_embed.bias"] = &checkpoint.Tensor{Shape: []int{7}, Data: make([]float32, 7)}
 		}, "class_labels_classifier.bias has PyTorch shape [7]"},
-	}
-	for _, c := range cases {
-		t.Run(c.name, func(t *testing.T) {
-			s := checkpoint.StateDict{}
-			for k, v := range sd {
-				s[k] = v
-			}
-			c.edit(s)
-			path := filepath.Join(t.TempDir(), "x.safetensors")
-			writeSafetensors(t, path, s)
-			out := filepath.Join(t.TempDir(), "out.gguf")
-			err := bindings.ConvertFiles(Arch, []string{path}, fsggml.TensorTypeF32, out)
-			if err == nil || !badinput.Is(err) || !strings.Contains(err.Error(), c.inErr) {
-				t.Fatalf("error %v, want bad input containing %q", err, c.inErr)
-			}
-			if _, err := os.Stat(out); !os.IsNotExist(err) {
-				t.Fatal("output file left behind")
-			}
-		})
-	}
+	})
 }
 
 func reverse64(s []int) []int {

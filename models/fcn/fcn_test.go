@@ -4,16 +4,16 @@ import (
 	"fmt"
 	"image"
 	"image/color"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/multisc/multisc/bindings/porttest"
 
 	fsggml "github.com/ollama/ollama/fs/ggml"
 	"github.com/ollama/ollama/ml"
 
 	"github.com/multisc/multisc/bindings"
-	"github.com/multisc/multisc/bindings/badinput"
 	"github.com/multisc/multisc/bindings/checkpoint"
 	"github.com/multisc/multisc/bindings/parity"
 	"github.com/multisc/multisc/models/resnet"
@@ -177,15 +177,7 @@ func TestResizedSize(t *testing.T) {
 // TestConvertRejects: missing or foreign keys are refused naming the key,
 // and the aux head is accepted and dropped.
 func TestConvertRejects(t *testing.T) {
-	sd, err := checkpoint.Load("testdata/fcn_tiny.pth")
-	if err != nil {
-		t.Fatal(err)
-	}
-	cases := []struct {
-		name  string
-		edit  func(checkpoint.StateDict)
-		inErr string
-	}{
+	porttest.ConvertEdits(t, Arch, "testdata/fcn_tiny.pth", []porttest.Edit{
 		{"no aux is fine", func(s checkpoint.StateDict) {
 			for k := range s {
 				if strings.HasPrefix(k, "aux_classifier.") {
@@ -196,30 +188,5 @@ func TestConvertRejects(t *testing.T) {
 		{"missing head bn", func(s checkpoint.StateDict) { delete(s, "classifier.1.running_mean") }, "classifier.1.running_mean is missing"},
 		{"missing backbone", func(s checkpoint.StateDict) { delete(s, "backbone.layer4.1.conv3.weight") }, "backbone.layer4.1.conv3.weight is missing"},
 		{"resnet classifier", func(s checkpoint.StateDict) { s["fc.weight"] = &checkpoint.Tensor{Shape: []int{1}, Data: []float32{1}} }, "unexpected key fc.weight"},
-	}
-	for _, c := range cases {
-		t.Run(c.name, func(t *testing.T) {
-			s := checkpoint.StateDict{}
-			for k, v := range sd {
-				s[k] = v
-			}
-			c.edit(s)
-			path := filepath.Join(t.TempDir(), "x.safetensors")
-			writeSafetensors(t, path, s)
-			out := filepath.Join(t.TempDir(), "out.gguf")
-			err := bindings.ConvertFiles(Arch, []string{path}, fsggml.TensorTypeF32, out)
-			if c.inErr == "" {
-				if err != nil {
-					t.Fatal(err)
-				}
-				return
-			}
-			if err == nil || !badinput.Is(err) || !strings.Contains(err.Error(), c.inErr) {
-				t.Fatalf("error %v, want bad input containing %q", err, c.inErr)
-			}
-			if _, err := os.Stat(out); !os.IsNotExist(err) {
-				t.Fatalf("output file left behind")
-			}
-		})
-	}
+	})
 }

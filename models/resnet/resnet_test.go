@@ -2,16 +2,15 @@ package resnet
 
 import (
 	"fmt"
-	"os"
 	"path/filepath"
-	"strings"
 	"testing"
+
+	"github.com/multisc/multisc/bindings/porttest"
 
 	fsggml "github.com/ollama/ollama/fs/ggml"
 	"github.com/ollama/ollama/ml"
 
 	"github.com/multisc/multisc/bindings"
-	"github.com/multisc/multisc/bindings/badinput"
 	"github.com/multisc/multisc/bindings/checkpoint"
 	"github.com/multisc/multisc/bindings/parity"
 )
@@ -97,41 +96,14 @@ func TestPlan(t *testing.T) {
 // TestConvertRejects: a checkpoint missing a key or carrying a foreign one
 // is refused with a bad-input error naming the key.
 func TestConvertRejects(t *testing.T) {
-	sd, err := checkpoint.Load("testdata/resnet_tiny.pth")
-	if err != nil {
-		t.Fatal(err)
-	}
-	cases := []struct {
-		name  string
-		edit  func(checkpoint.StateDict)
-		inErr string
-	}{
+	porttest.ConvertEdits(t, Arch, "testdata/resnet_tiny.pth", []porttest.Edit{
 		{"missing bn", func(s checkpoint.StateDict) { delete(s, "layer2.0.bn2.running_var") }, "layer2.0.bn2.running_var is missing"},
 		{"missing fc", func(s checkpoint.StateDict) { delete(s, "fc.bias") }, "fc.bias is missing"},
 		{"extra key", func(s checkpoint.StateDict) {
 			s["aux.weight"] = &checkpoint.Tensor{Shape: []int{1}, Data: []float32{1}}
 		}, "unexpected key aux.weight"},
 		{"other arch", func(s checkpoint.StateDict) { delete(s, "conv1.weight") }, "conv1.weight is missing"},
-	}
-	for _, c := range cases {
-		t.Run(c.name, func(t *testing.T) {
-			s := checkpoint.StateDict{}
-			for k, v := range sd {
-				s[k] = v
-			}
-			c.edit(s)
-			path := filepath.Join(t.TempDir(), "x.safetensors")
-			writeSafetensors(t, path, s)
-			out := filepath.Join(t.TempDir(), "out.gguf")
-			err := bindings.ConvertFiles(Arch, []string{path}, fsggml.TensorTypeF32, out)
-			if err == nil || !badinput.Is(err) || !strings.Contains(err.Error(), c.inErr) {
-				t.Fatalf("error %v, want bad input containing %q", err, c.inErr)
-			}
-			if _, err := os.Stat(out); !os.IsNotExist(err) {
-				t.Fatalf("output file left behind")
-			}
-		})
-	}
+	})
 }
 
 // TestSynthTiny: a tiny synthesized model opens and classifies.
