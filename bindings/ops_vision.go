@@ -17,8 +17,7 @@ import "github.com/ollama/ollama/ml"
 // [KW, KH, C, OC] and an optional bias [OC]; it returns [OC, OW, OH, N].
 func Conv2DCF(ctx ml.Context, x, weight, bias ml.Tensor, stride, padding, dilation int) ml.Tensor {
 	kw, kh, ic, oc := weight.Dim(0), weight.Dim(1), weight.Dim(2), weight.Dim(3)
-	c, w, h, n := x.Dim(0), x.Dim(1), x.Dim(2), x.Dim(3)
-	_ = c
+	w, h, n := x.Dim(1), x.Dim(2), x.Dim(3)
 	var y ml.Tensor
 	switch {
 	case kw == 1 && kh == 1 && padding == 0:

@@ -1,9 +1,7 @@
 package models
 
 import (
-	"bytes"
 	"context"
-	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -334,7 +332,4 @@ func TestParseRole(t *testing.T) {
 	if err == nil || !badinput.Is(err) || !strings.Contains(err.Error(), "not yet convertible") || !strings.Contains(err.Error(), "issue 12") {
 		t.Errorf("pull image-encoder: %v", err)
 	}
-	var buf bytes.Buffer
-	_ = errors.New
-	_ = buf
 }

@@ -7,7 +7,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"math"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -457,7 +456,6 @@ func TestPullToken(t *testing.T) {
 	if len(hfAuth) != 2 || hfAuth[0] != "Bearer hf_test" || len(otherAuth) != 2 || otherAuth[0] != "" {
 		t.Errorf("Authorization sent to the hub %q, to others %q", hfAuth, otherAuth)
 	}
-	_ = net.Listen
 }
 
 // TestPullLinkedEtag: a file with no catalogue hash is checked against the
