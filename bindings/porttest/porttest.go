@@ -65,3 +65,20 @@ func ConvertEdits(t *testing.T, arch, good string, cases []Edit) {
 		})
 	}
 }
+
+// ConvertOpen converts a fixture checkpoint with arch's converter to type
+// typ in a temporary folder and opens the result on the CPU; the model is
+// closed when the test ends.
+func ConvertOpen(t *testing.T, arch string, inputs []string, typ fsggml.TensorType) *bindings.Loaded {
+	t.Helper()
+	gguf := filepath.Join(t.TempDir(), arch+".gguf")
+	if err := bindings.ConvertFiles(arch, inputs, typ, gguf); err != nil {
+		t.Fatal(err)
+	}
+	l, err := bindings.Open(gguf, bindings.Options{Arch: arch, Device: "cpu"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(l.Close)
+	return l
+}

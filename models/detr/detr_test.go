@@ -23,16 +23,7 @@ import (
 // converter and opens it on the CPU.
 func open(t *testing.T, typ fsggml.TensorType, inputs ...string) *Model {
 	t.Helper()
-	gguf := filepath.Join(t.TempDir(), "detr.gguf")
-	if err := bindings.ConvertFiles(Arch, inputs, typ, gguf); err != nil {
-		t.Fatal(err)
-	}
-	l, err := bindings.Open(gguf, bindings.Options{Arch: Arch, Device: "cpu"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(l.Close)
-	return l.Model.(*Model)
+	return porttest.ConvertOpen(t, Arch, inputs, typ).Model.(*Model)
 }
 
 func expect(t *testing.T) checkpoint.StateDict {

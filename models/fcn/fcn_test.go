@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"image"
 	"image/color"
-	"path/filepath"
 	"strings"
 	"testing"
 
@@ -24,16 +23,7 @@ import (
 // and opens it on the CPU.
 func open(t *testing.T, typ fsggml.TensorType) *Model {
 	t.Helper()
-	gguf := filepath.Join(t.TempDir(), "fcn.gguf")
-	if err := bindings.ConvertFiles(Arch, []string{"testdata/fcn_tiny.pth"}, typ, gguf); err != nil {
-		t.Fatal(err)
-	}
-	l, err := bindings.Open(gguf, bindings.Options{Arch: Arch, Device: "cpu"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(l.Close)
-	return l.Model.(*Model)
+	return porttest.ConvertOpen(t, Arch, []string{"testdata/fcn_tiny.pth"}, typ).Model.(*Model)
 }
 
 func expect(t *testing.T) checkpoint.StateDict {
