@@ -1,5 +1,12 @@
 package pipeline
 
+import (
+	"encoding/binary"
+	"hash/fnv"
+	"image"
+	"strconv"
+)
+
 // Record is one reconstruction: the JSON record `multisc run` writes beside
 // its outputs, and one row of an eval sweep's JSONL. Everything that made the
 // result is in it (method, channel, SNR, seeds, model files and hashes), so a
@@ -97,3 +104,46 @@ const (
 
 // Methods lists every method in the order reports show them.
 var Methods = []string{MethodFusion, MethodRandom, MethodSingleText, MethodVLMCSC}
+
+// TransmitRequest is one image for the transmitter (Seed drives the random
+// split; see TransmitSeed). RefCaptions are the dataset's captions (COCO)
+// for the reference BLEU; nil elsewhere.
+type TransmitRequest struct {
+	Dataset     string
+	ImageID     string
+	Path        string
+	Image       image.Image
+	Method      string
+	Seed        uint64
+	RefCaptions []string
+}
+
+// TransmitSeed derives the transmitter's seed for an image and method from
+// a sweep's base seed: every SNR of the image reuses the same transmission.
+func TransmitSeed(base uint64, dataset, imageID, method string) uint64 {
+	return mixSeed(base, dataset, imageID, method)
+}
+
+// RowSeed derives a row's seed (link noise, generator latents) from a
+// sweep's base seed and the row's key, so a row's result never depends on
+// which other rows ran before it, or on sharding.
+func RowSeed(base uint64, k Key) uint64 {
+	return mixSeed(base, k.Dataset, k.ImageID, k.Method, k.Channel, strconv.FormatFloat(k.SNR, 'g', -1, 64))
+}
+
+// mixSeed hashes the base and the parts (FNV-1a, parts separated by a 0
+// byte) and finishes with splitmix64 so that near keys give far seeds.
+func mixSeed(base uint64, parts ...string) uint64 {
+	h := fnv.New64a()
+	var b [8]byte
+	binary.LittleEndian.PutUint64(b[:], base)
+	h.Write(b[:])
+	for _, p := range parts {
+		h.Write([]byte(p))
+		h.Write([]byte{0})
+	}
+	z := h.Sum64() + 0x9e3779b97f4a7c15
+	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9
+	z = (z ^ (z >> 27)) * 0x94d049bb133111eb
+	return z ^ (z >> 31)
+}
