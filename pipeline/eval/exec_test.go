@@ -1,0 +1,5 @@
+package eval
+
+import "os/exec"
+
+var execCommand = exec.Command
