@@ -74,7 +74,7 @@ type Report struct {
 	Groups          []GroupStats // in report order
 	Stages          []string     // Table II columns, "total" last
 	Timings         []Timing
-	Errors          []pipeline.Record // the rows with Error set, in input order
+	Errors          []pipeline.Record // the rows with Error set, in report order
 }
 
 // stageOrder is the order of the per-stage seconds (pipeline.Record.Seconds);
@@ -152,6 +152,10 @@ func Summarize(rows []pipeline.Record) *Report {
 		rep.Groups = append(rep.Groups, gs)
 	}
 	slices.SortFunc(rep.Groups, func(a, b GroupStats) int { return cmpGroup(a.Group, b.Group) })
+	slices.SortStableFunc(rep.Errors, func(a, b pipeline.Record) int {
+		return cmp.Or(cmpGroup(Group{a.Dataset, a.Channel, a.Method, a.SNR}, Group{b.Dataset, b.Channel, b.Method, b.SNR}),
+			strings.Compare(a.ImageID, b.ImageID))
+	})
 
 	for st := range stages {
 		if st != "total" {

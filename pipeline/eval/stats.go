@@ -1,6 +1,9 @@
 package eval
 
-import "math"
+import (
+	"math"
+	"slices"
+)
 
 // Stat is the mean of a sample with its 95% confidence interval.
 type Stat struct {
@@ -12,8 +15,13 @@ type Stat struct {
 	CI95 float64
 }
 
-// SummarizeValues computes a Stat. Non-finite values must be filtered out first.
+// SummarizeValues computes a Stat. Non-finite values must be filtered out
+// first. The values are summed in ascending order, so the result does not
+// depend on the order of the rows (a merged or sharded sweep gives the same
+// bytes as an unsharded one).
 func SummarizeValues(xs []float64) Stat {
+	xs = slices.Clone(xs)
+	slices.Sort(xs)
 	s := Stat{N: len(xs), Mean: math.NaN(), SD: math.NaN(), CI95: math.NaN()}
 	if len(xs) == 0 {
 		return s
