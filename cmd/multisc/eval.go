@@ -24,8 +24,8 @@ var openEvalRunner func(env *Env, modelsDir string) (eval.Runner, io.Closer, err
 func init() {
 	var (
 		kind, root, split, methods, channels, snr, shard, modelsDir, out string
-		limit                                                           int
-		seed                                                            uint64
+		limit                                                            int
+		seed                                                             uint64
 	)
 	sweepCmd := &command{
 		Name:  "eval",

@@ -4,6 +4,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 
 	"gonum.org/v1/plot"
 	"gonum.org/v1/plot/plotter"
@@ -46,6 +47,23 @@ func (rep *Report) writeFigures(out string) ([]string, error) {
 		p.X.Label.Text = "SNR (dB)"
 		p.Y.Label.Text = label
 		p.Add(plotter.NewGrid())
+		// A tick at every SNR of the sweep, when they are few enough to read.
+		var snrs []float64
+		for _, pts := range curves[f] {
+			for _, pt := range pts {
+				if !slices.Contains(snrs, pt.SNR) {
+					snrs = append(snrs, pt.SNR)
+				}
+			}
+		}
+		if len(snrs) <= 12 {
+			slices.Sort(snrs)
+			ticks := make([]plot.Tick, len(snrs))
+			for i, x := range snrs {
+				ticks[i] = plot.Tick{Value: x, Label: strconv.FormatFloat(x, 'g', -1, 64)}
+			}
+			p.X.Tick.Marker = plot.ConstantTicks(ticks)
+		}
 		for i, m := range methods[f] {
 			pts := curves[f][m]
 			xys := make(plotter.XYs, len(pts))

@@ -33,48 +33,51 @@ var rowsFileRE = regexp.MustCompile(`^rows(-([0-9]+)-of-([0-9]+))?\.jsonl$`)
 // maxLine bounds one JSONL line (a row with many long captions is a few KB).
 const maxLine = 16 << 20
 
-// readRows reads a rows file. A last line without its newline, or one that
+// readRows reads a rows file, calling fn for each row in order (rows are
+// not kept, so a resume of a long sweep holds only keys). A last line without its newline, or one that
 // does not parse, is a torn write (the process was killed mid-row): it is
 // dropped and good is the byte length of the lines before it. Any other
 // line that does not parse is a bad-input error naming the file and line.
-func readRows(path string) (rows []pipeline.Record, good int64, torn bool, err error) {
+func readRows(path string, fn func(r *pipeline.Record) error) (good int64, torn bool, err error) {
 	f, err := os.Open(path)
 	if errors.Is(err, fs.ErrNotExist) {
-		return nil, 0, false, nil
+		return 0, false, nil
 	}
 	if err != nil {
-		return nil, 0, false, badinput.Errorf("%s: %v", path, err)
+		return 0, false, badinput.Errorf("%s: %v", path, err)
 	}
 	defer f.Close()
 	br := bufio.NewReaderSize(f, 1<<16)
 	for lineNo := 1; ; lineNo++ {
 		line, rerr := br.ReadBytes('\n')
 		if len(line) > maxLine {
-			return nil, 0, false, badinput.Errorf("%s line %d: longer than %d bytes; not a rows file", path, lineNo, maxLine)
+			return 0, false, badinput.Errorf("%s line %d: longer than %d bytes; not a rows file", path, lineNo, maxLine)
 		}
 		if rerr == io.EOF {
 			if len(line) > 0 { // no newline: torn
-				return rows, good, true, nil
+				return good, true, nil
 			}
-			return rows, good, false, nil
+			return good, false, nil
 		}
 		if rerr != nil {
-			return nil, 0, false, fmt.Errorf("%s: %w", path, rerr)
+			return 0, false, fmt.Errorf("%s: %w", path, rerr)
 		}
 		var r pipeline.Record
 		if perr := json.Unmarshal(line, &r); perr != nil || r.ImageID == "" {
 			// The last line may be torn even with a newline byte in it (a
 			// caption's text does not contain raw newlines, but be safe).
 			if _, peek := br.Peek(1); peek == io.EOF {
-				return rows, good, true, nil
+				return good, true, nil
 			}
 			why := "no image_id"
 			if perr != nil {
 				why = perr.Error()
 			}
-			return nil, 0, false, badinput.Errorf("%s line %d: not a row (%s)", path, lineNo, why)
+			return 0, false, badinput.Errorf("%s line %d: not a row (%s)", path, lineNo, why)
 		}
-		rows = append(rows, r)
+		if err := fn(&r); err != nil {
+			return good, false, err
+		}
 		good += int64(len(line))
 	}
 }
@@ -117,21 +120,21 @@ func Load(dirs ...string) ([]pipeline.Record, error) {
 			return nil, err
 		}
 		for _, path := range files {
-			rows, _, _, err := readRows(path)
-			if err != nil {
-				return nil, err
-			}
-			for _, r := range rows {
+			_, _, err := readRows(path, func(r *pipeline.Record) error {
 				k := r.Key()
-				c := CanonicalJSON(r)
+				c := CanonicalJSON(*r)
 				if s, ok := where[k]; ok {
 					if !bytes.Equal(s.canon, c) {
-						return nil, badinput.Errorf("%s and %s hold different rows for %s; refusing to merge", s.file, path, keyString(k))
+						return badinput.Errorf("%s and %s hold different rows for %s; refusing to merge", s.file, path, keyString(k))
 					}
-					continue
+					return nil
 				}
 				where[k] = seen{path, c}
-				out = append(out, r)
+				out = append(out, *r)
+				return nil
+			})
+			if err != nil {
+				return nil, err
 			}
 		}
 	}

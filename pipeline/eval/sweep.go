@@ -264,7 +264,22 @@ func (s *Sweep) Run(ctx context.Context, r Runner, prog *Progress) (sum Summary,
 	path := filepath.Join(s.Dir, RowsFile(s.Shard))
 	sum.File, sum.Rows = path, s.Rows()
 
-	old, good, torn, err := readRows(path)
+	imageIndex := make(map[string]int, len(p.Images))
+	for i, id := range p.Images {
+		imageIndex[id] = i
+	}
+	done := map[pipeline.Key]bool{}
+	good, torn, err := readRows(path, func(row *pipeline.Record) error {
+		k := row.Key()
+		if done[k] {
+			return badinput.Errorf("%s: row %s is there twice", path, keyString(k))
+		}
+		if !s.inPlan(k, imageIndex) {
+			return badinput.Errorf("%s: row %s is not part of this sweep (shard %s)", path, keyString(k), s.Shard)
+		}
+		done[k] = true
+		return nil
+	})
 	if err != nil {
 		return sum, err
 	}
@@ -273,17 +288,6 @@ func (s *Sweep) Run(ctx context.Context, r Runner, prog *Progress) (sum Summary,
 			return sum, fmt.Errorf("cutting the torn last line of %s: %w", path, err)
 		}
 		sum.Torn = true
-	}
-	done := map[pipeline.Key]bool{}
-	for _, row := range old {
-		k := row.Key()
-		if done[k] {
-			return sum, badinput.Errorf("%s: row %s is there twice", path, keyString(k))
-		}
-		if !s.inPlan(k) {
-			return sum, badinput.Errorf("%s: row %s is not part of this sweep (shard %s)", path, keyString(k), s.Shard)
-		}
-		done[k] = true
 	}
 	sum.Skipped = len(done)
 
@@ -411,13 +415,13 @@ func (s *Sweep) Run(ctx context.Context, r Runner, prog *Progress) (sum Summary,
 }
 
 // inPlan reports whether k is a row of this shard.
-func (s *Sweep) inPlan(k pipeline.Key) bool {
+func (s *Sweep) inPlan(k pipeline.Key, imageIndex map[string]int) bool {
 	p := &s.Params
 	if k.Dataset != p.Dataset || !slices.Contains(p.Methods, k.Method) || !slices.Contains(p.Channels, k.Channel) || !slices.Contains(p.SNRs, k.SNR) {
 		return false
 	}
-	i := slices.Index(p.Images, k.ImageID)
-	return i >= 0 && s.Shard.Has(i)
+	i, ok := imageIndex[k.ImageID]
+	return ok && s.Shard.Has(i)
 }
 
 // fill sets the row's key, seed and image fields from the plan, so the row
