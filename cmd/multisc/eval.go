@@ -26,6 +26,7 @@ func init() {
 		kind, root, split, methods, channels, snr, shard, modelsDir, out string
 		limit                                                            int
 		seed                                                             uint64
+		noReuse                                                          bool
 	)
 	sweepCmd := &command{
 		Name:  "eval",
@@ -58,6 +59,7 @@ directly too). Ctrl-C stops after the row in progress; a second Ctrl-C at once.`
 			fs.Uint64Var(&seed, "seed", 1, "base seed of every row's seeds")
 			fs.StringVar(&modelsDir, "models", "", "models folder (models.json)")
 			fs.StringVar(&out, "out", "", "sweep folder (created if missing; resumed if it holds this sweep)")
+			fs.BoolVar(&noReuse, "no-reuse", false, "transmit again for every row (same rows, slower): to measure what the reuse saves")
 		},
 		Run: func(env *Env, args []string) error {
 			if len(args) != 0 {
@@ -98,6 +100,7 @@ directly too). Ctrl-C stops after the row in progress; a second Ctrl-C at once.`
 			if err != nil {
 				return err
 			}
+			s.NoReuse = noReuse
 			if openEvalRunner == nil {
 				return errors.New("eval: this build has no Multi-SC system to run the sweep (openEvalRunner is not wired)")
 			}

@@ -230,6 +230,66 @@ func TestSweepOrderSeedsAndReuse(t *testing.T) {
 	}
 }
 
+func TestNoReuseSameRows(t *testing.T) {
+	root := writeImages(t, 2)
+	a, b := filepath.Join(t.TempDir(), "a"), filepath.Join(t.TempDir(), "b")
+	mustSweep(t, root, a, testParams, Shard{}, &fakeRunner{})
+	ds, _ := dataset.OpenFolder(root, dataset.Options{})
+	s, err := New(ds, testParams, Shard{}, b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.NoReuse = true
+	f := &fakeRunner{}
+	sum, err := s.Run(context.Background(), f, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if f.transmits != f.rows || sum.Transmits != 24 {
+		t.Errorf("NoReuse: %d transmits for %d rows", f.transmits, f.rows)
+	}
+	for _, r := range readJSONL(t, filepath.Join(b, "rows.jsonl")) {
+		if r.Reused {
+			t.Fatalf("NoReuse row %v marked Reused", r.Key())
+		}
+	}
+	if canonical(t, filepath.Join(a, "rows.jsonl")) != canonical(t, filepath.Join(b, "rows.jsonl")) {
+		t.Error("NoReuse changed the rows")
+	}
+}
+
+func TestForeignRowsRefused(t *testing.T) {
+	root := writeImages(t, 2)
+	out := filepath.Join(t.TempDir(), "s")
+	mustSweep(t, root, out, testParams, Shard{1, 2}, &fakeRunner{})
+	path := filepath.Join(out, "rows-1-of-2.jsonl")
+	good, _ := os.ReadFile(path)
+	first := good[:bytes.IndexByte(good, '\n')+1]
+	var other pipeline.Record
+	json.Unmarshal(first, &other)
+	other.ImageID = "img01" // shard 2's image
+	ob, _ := json.Marshal(other)
+	tests := []struct {
+		name, content, frag string
+	}{
+		{"duplicate", string(good) + string(first), "twice"},
+		{"other shard's image", string(good) + string(ob) + "\n", "not part of this sweep"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			os.WriteFile(path, []byte(tc.content), 0o644)
+			f := &fakeRunner{}
+			_, err := sweep(t, root, out, testParams, Shard{1, 2}, f)
+			if !badinput.Is(err) || !strings.Contains(err.Error(), tc.frag) || f.rows > 0 {
+				t.Fatalf("%v; want a bad-input error with %q and no rows computed", err, tc.frag)
+			}
+			if b, _ := os.ReadFile(path); string(b) != tc.content {
+				t.Error("the rows file was changed")
+			}
+		})
+	}
+}
+
 func TestDeterminism(t *testing.T) {
 	root := writeImages(t, 2)
 	dirs := []string{filepath.Join(t.TempDir(), "a"), filepath.Join(t.TempDir(), "b"), filepath.Join(t.TempDir(), "c")}

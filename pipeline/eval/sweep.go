@@ -89,9 +89,13 @@ func (p *Params) differs(q *Params) string {
 // Sweep is a planned sweep: samples × methods × channels × SNRs, in the
 // order image → method → channel → SNR, restricted to a shard.
 type Sweep struct {
-	Params  Params
-	Shard   Shard
-	Dir     string
+	Params Params
+	Shard  Shard
+	Dir    string
+	// NoReuse transmits again for every row instead of once per image and
+	// method: the same rows (the transmitter is deterministic), slower; it
+	// exists to measure what the reuse saves.
+	NoReuse bool
 	samples []dataset.Sample
 	exists  bool // Dir/sweep.json is there (a resume or another shard)
 }
@@ -371,16 +375,28 @@ func (s *Sweep) Run(ctx context.Context, r Runner, prog *Progress) (sum Summary,
 			if ctx.Err() != nil {
 				return sum, interrupted()
 			}
-			tx, txErr := r.Transmit(pipeline.TransmitRequest{
+			req := pipeline.TransmitRequest{
 				Dataset: p.Dataset, ImageID: smp.ID, Path: smp.ImagePath, Image: img, Method: m,
 				Seed: pipeline.TransmitSeed(p.Seed, p.Dataset, smp.ID, m), RefCaptions: smp.Captions,
-			})
+			}
+			tx, txErr := r.Transmit(req)
 			sum.Transmits++
 			if txErr != nil && !badinput.Is(txErr) {
 				return sum, fmt.Errorf("transmitting %s with %s: %w", smp.ID, m, txErr)
 			}
 			first := true
-			for _, k := range pending[mi] {
+			for ki, k := range pending[mi] {
+				if s.NoReuse && ki > 0 && txErr == nil {
+					if ctx.Err() != nil {
+						return sum, interrupted()
+					}
+					tx, txErr = r.Transmit(req)
+					sum.Transmits++
+					if txErr != nil && !badinput.Is(txErr) {
+						return sum, fmt.Errorf("transmitting %s with %s: %w", smp.ID, m, txErr)
+					}
+					first = true
+				}
 				if txErr != nil {
 					if err := write(s.errorRow(smp, k, txErr)); err != nil {
 						return sum, err
