@@ -290,6 +290,38 @@ func TestForeignRowsRefused(t *testing.T) {
 	}
 }
 
+func TestSameShardTwiceAtOnce(t *testing.T) {
+	root := writeImages(t, 1)
+	out := filepath.Join(t.TempDir(), "s")
+	ds, _ := dataset.OpenFolder(root, dataset.Options{})
+	s1, err := New(ds, testParams, Shard{}, out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The second run starts while the first is in its first row.
+	var second error
+	f := &fakeRunner{failRow: func(string, float64) error {
+		if second == nil {
+			_, second = sweep(t, root, out, testParams, Shard{}, &fakeRunner{})
+			if second == nil {
+				second = errors.New("no error")
+			}
+		}
+		return nil
+	}}
+	if _, err := s1.Run(context.Background(), f, nil); err != nil {
+		t.Fatal(err)
+	}
+	if !badinput.Is(second) || !strings.Contains(second.Error(), "another process") {
+		t.Fatalf("a second run on the same rows file: %v", second)
+	}
+	rows := readJSONL(t, filepath.Join(out, "rows.jsonl"))
+	noDuplicates(t, rows)
+	if len(rows) != 12 {
+		t.Errorf("%d rows, want 12", len(rows))
+	}
+}
+
 func TestDeterminism(t *testing.T) {
 	root := writeImages(t, 2)
 	dirs := []string{filepath.Join(t.TempDir(), "a"), filepath.Join(t.TempDir(), "b"), filepath.Join(t.TempDir(), "c")}

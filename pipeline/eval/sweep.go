@@ -243,6 +243,8 @@ type Summary struct {
 	Transmits int
 }
 
+var errBusy = errors.New("rows file locked by another process")
+
 // ErrInterrupted is returned (wrapped) when ctx ends a Run early; every row
 // written so far is complete and a new Run resumes after it.
 var ErrInterrupted = errors.New("sweep interrupted")
@@ -268,6 +270,22 @@ func (s *Sweep) Run(ctx context.Context, r Runner, prog *Progress) (sum Summary,
 	path := filepath.Join(s.Dir, RowsFile(s.Shard))
 	sum.File, sum.Rows = path, s.Rows()
 
+	// Hold the rows file's lock from before it is read until the Run ends.
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o644)
+	if err != nil {
+		return sum, badinput.Errorf("--out %s: %v", path, err)
+	}
+	defer func() {
+		if cerr := f.Close(); cerr != nil && err == nil {
+			err = fmt.Errorf("%s: %w", path, cerr)
+		}
+	}()
+	if err := lockFile(f); err != nil {
+		if errors.Is(err, errBusy) {
+			return sum, badinput.Errorf("--out %s: another process is running this sweep (or shard) now", path)
+		}
+		return sum, fmt.Errorf("locking %s: %w", path, err)
+	}
 	imageIndex := make(map[string]int, len(p.Images))
 	for i, id := range p.Images {
 		imageIndex[id] = i
@@ -295,15 +313,6 @@ func (s *Sweep) Run(ctx context.Context, r Runner, prog *Progress) (sum Summary,
 	}
 	sum.Skipped = len(done)
 
-	f, err := os.OpenFile(path, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o644)
-	if err != nil {
-		return sum, badinput.Errorf("--out %s: %v", path, err)
-	}
-	defer func() {
-		if cerr := f.Close(); cerr != nil && err == nil {
-			err = fmt.Errorf("%s: %w", path, cerr)
-		}
-	}()
 	write := func(rec pipeline.Record) error {
 		b, err := json.Marshal(rec)
 		if err != nil {
