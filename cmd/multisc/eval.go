@@ -5,8 +5,10 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"os/signal"
 	"path/filepath"
 	"strings"
+	"syscall"
 
 	"github.com/spf13/pflag"
 	"golang.org/x/term"
@@ -114,14 +116,31 @@ directly too). Ctrl-C stops after the row in progress; a second Ctrl-C at once.`
 
 			ctx, stop := interruptible()
 			defer stop()
+			// The first signal cancels ctx (the row in progress is finished and
+			// written); a second one exits at once: rows are fsynced one by one,
+			// and a row cut mid-write is redone on resume.
+			sigs := make(chan os.Signal, 2)
+			signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
+			defer signal.Stop(sigs)
 			finished := make(chan struct{})
 			defer close(finished)
 			go func() {
-				select {
-				case <-finished:
-				case <-ctx.Done():
-					fmt.Fprintln(env.Stderr, "multisc: interrupt: finishing the row in progress (Ctrl-C again stops at once; finished rows are kept)")
-					stop() // the next signal goes to the default handler
+				for n := 1; ; n++ {
+					select {
+					case <-finished:
+						return
+					case sig := <-sigs:
+						if n == 1 {
+							fmt.Fprintln(env.Stderr, "multisc: interrupt: finishing the row in progress (Ctrl-C again stops at once; finished rows are kept)")
+							continue
+						}
+						fmt.Fprintf(env.Stderr, "multisc: interrupted again (%v): stopped; run the same command to resume\n", sig)
+						code := 130
+						if sig == syscall.SIGTERM {
+							code = 143
+						}
+						os.Exit(code)
+					}
 				}
 			}()
 			prog := &eval.Progress{W: env.Stderr, Terminal: isTerminal(env.Stderr)}

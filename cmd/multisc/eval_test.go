@@ -1,17 +1,22 @@
 package main
 
 import (
+	"bufio"
 	"bytes"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"image"
 	"image/png"
 	"io"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
+	"time"
 
 	"github.com/multisc/multisc/pipeline"
 	"github.com/multisc/multisc/pipeline/eval"
@@ -245,5 +250,154 @@ func TestEvalHelp(t *testing.T) {
 	stdout, _, code = runCLI(t, "eval", "report", "--help")
 	if code != 0 || !strings.Contains(stdout, "Usage: multisc eval report") {
 		t.Errorf("eval report --help: exit %d\n%s", code, stdout)
+	}
+}
+
+// TestEvalInterruptChild is the child of TestEvalCtrlC: a sweep with a slow
+// fake runner and the CLI's signal handling. It does nothing in a normal run.
+func TestEvalInterruptChild(t *testing.T) {
+	spec := os.Getenv("MULTISC_EVAL_INTERRUPT_CHILD")
+	if spec == "" {
+		t.Skip("child of TestEvalCtrlC")
+	}
+	root, out, _ := strings.Cut(spec, "|")
+	cleanupOnSignal(os.Stderr)
+	f := &evalFake{}
+	delay := 30 * time.Millisecond
+	if os.Getenv("MULTISC_EVAL_SLOW") != "" {
+		delay = time.Minute
+	}
+	openEvalRunner = func(env *Env, dir string) (eval.Runner, io.Closer, error) {
+		return slowRunner{f, delay}, f, nil
+	}
+	os.Exit(run(sweepArgs(root, out), os.Stdout, os.Stderr))
+}
+
+type slowRunner struct {
+	*evalFake
+	delay time.Duration
+}
+
+func (s slowRunner) Row(tx *pipeline.Transmission, ch string, snr float64, seed uint64) (pipeline.Record, error) {
+	time.Sleep(s.delay)
+	return s.evalFake.Row(tx, ch, snr, seed)
+}
+
+// TestEvalCtrlC: SIGINT stops a sweep after the row in progress (exit 1,
+// every row written whole); the same command resumes it to the rows of an
+// uninterrupted run.
+func TestEvalCtrlC(t *testing.T) {
+	withFakeRunner(t)
+	root := evalImages(t, 3)
+	whole := filepath.Join(t.TempDir(), "whole")
+	if _, stderr, code := runCLI(t, sweepArgs(root, whole)...); code != 0 {
+		t.Fatal(stderr)
+	}
+	out := filepath.Join(t.TempDir(), "int")
+	cmd := exec.Command(os.Args[0], "-test.run=^TestEvalInterruptChild$")
+	cmd.Env = append(os.Environ(), "MULTISC_EVAL_INTERRUPT_CHILD="+root+"|"+out)
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	rowsPath := filepath.Join(out, "rows.jsonl")
+	deadline := time.Now().Add(30 * time.Second)
+	for time.Now().Before(deadline) {
+		if b, _ := os.ReadFile(rowsPath); bytes.Count(b, []byte("\n")) >= 3 {
+			break
+		}
+		time.Sleep(2 * time.Millisecond)
+	}
+	cmd.Process.Signal(syscall.SIGINT)
+	err := cmd.Wait()
+	var ee *exec.ExitError
+	if !errors.As(err, &ee) || ee.ExitCode() != 1 {
+		t.Fatalf("child: %v, want exit status 1\n%s", err, stderr.String())
+	}
+	if s := stderr.String(); !strings.Contains(s, "finishing the row in progress") || !strings.Contains(s, "interrupted after") || !strings.Contains(s, "run the same command to resume") {
+		t.Errorf("child stderr:\n%s", s)
+	}
+	b, _ := os.ReadFile(rowsPath)
+	n := bytes.Count(b, []byte("\n"))
+	if n < 3 || n >= 24 || !bytes.HasSuffix(b, []byte("\n")) {
+		t.Fatalf("after Ctrl-C: %d rows, ends in newline %v", n, bytes.HasSuffix(b, []byte("\n")))
+	}
+	if _, stderr, code := runCLI(t, sweepArgs(root, out)...); code != 0 || !strings.Contains(stderr, fmt.Sprintf("%d already done", n)) {
+		t.Fatalf("resume: exit %d\n%s", code, stderr)
+	}
+	a, _ := os.ReadFile(filepath.Join(whole, "rows.jsonl"))
+	c, _ := os.ReadFile(rowsPath)
+	var ca, cc strings.Builder
+	for _, pair := range []struct {
+		in  []byte
+		out *strings.Builder
+	}{{a, &ca}, {c, &cc}} {
+		for _, line := range bytes.Split(bytes.TrimSpace(pair.in), []byte("\n")) {
+			var r pipeline.Record
+			if err := json.Unmarshal(line, &r); err != nil {
+				t.Fatal(err)
+			}
+			pair.out.Write(eval.CanonicalJSON(r))
+			pair.out.WriteByte('\n')
+		}
+	}
+	if ca.String() != cc.String() {
+		t.Errorf("interrupted and resumed sweep differs from the uninterrupted one")
+	}
+}
+
+// TestEvalCtrlCTwice: a second SIGINT while a (minute-long) row runs exits
+// at once with 130, keeping the rows written (none here).
+func TestEvalCtrlCTwice(t *testing.T) {
+	root := evalImages(t, 1)
+	out := filepath.Join(t.TempDir(), "int")
+	cmd := exec.Command(os.Args[0], "-test.run=^TestEvalInterruptChild$")
+	cmd.Env = append(os.Environ(), "MULTISC_EVAL_INTERRUPT_CHILD="+root+"|"+out, "MULTISC_EVAL_SLOW=1")
+	pipe, _ := cmd.StderrPipe()
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	lines := make(chan string, 100)
+	go func() {
+		sc := bufio.NewScanner(pipe)
+		for sc.Scan() {
+			lines <- sc.Text()
+		}
+		close(lines)
+	}()
+	wait := func(frag string) {
+		t.Helper()
+		timeout := time.After(20 * time.Second)
+		for {
+			select {
+			case l, ok := <-lines:
+				if !ok {
+					t.Fatalf("child ended before saying %q", frag)
+				}
+				if strings.Contains(l, frag) {
+					return
+				}
+			case <-timeout:
+				cmd.Process.Kill()
+				t.Fatalf("child did not say %q", frag)
+			}
+		}
+	}
+	wait("eval folder: 8 rows")
+	start := time.Now()
+	cmd.Process.Signal(syscall.SIGINT)
+	wait("finishing the row in progress")
+	cmd.Process.Signal(syscall.SIGINT)
+	wait("interrupted again")
+	for range lines {
+	}
+	err := cmd.Wait()
+	var ee *exec.ExitError
+	if !errors.As(err, &ee) || ee.ExitCode() != 130 || time.Since(start) > 20*time.Second {
+		t.Fatalf("child: %v after %v, want exit status 130 at once", err, time.Since(start))
+	}
+	if b, err := os.ReadFile(filepath.Join(out, "rows.jsonl")); err != nil || len(b) != 0 {
+		t.Errorf("rows file: %q, %v; want empty", b, err)
 	}
 }
