@@ -279,6 +279,9 @@ type slowRunner struct {
 }
 
 func (s slowRunner) Row(tx *pipeline.Transmission, ch string, snr float64, seed uint64) (pipeline.Record, error) {
+	if s.delay >= time.Minute {
+		fmt.Fprintln(os.Stderr, "fake row started")
+	}
 	time.Sleep(s.delay)
 	return s.evalFake.Row(tx, ch, snr, seed)
 }
@@ -384,7 +387,7 @@ func TestEvalCtrlCTwice(t *testing.T) {
 			}
 		}
 	}
-	wait("eval folder: 8 rows")
+	wait("fake row started")
 	start := time.Now()
 	cmd.Process.Signal(syscall.SIGINT)
 	wait("finishing the row in progress")

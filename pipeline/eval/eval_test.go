@@ -356,7 +356,7 @@ func TestMain(m *testing.M) {
 		if err == nil {
 			var s *Sweep
 			if s, err = New(ds, testParams, Shard{}, out); err == nil {
-				_, err = s.Run(context.Background(), &fakeRunner{sleep: 20 * time.Millisecond}, nil)
+				_, err = s.Run(context.Background(), &fakeRunner{sleep: 40 * time.Millisecond}, nil)
 			}
 		}
 		if err != nil {
