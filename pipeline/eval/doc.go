@@ -9,7 +9,8 @@
 // method → channel → SNR. The transmitter's work (slice, split, captions)
 // does not depend on the channel or the SNR, so it runs once per image and
 // method and every channel × SNR row reuses it (Record.Reused is set on all
-// rows but the first; the transmitter's per-stage seconds are in every row).
+// rows but the first; the transmitter's per-stage seconds are in every row,
+// copied from the first where the runner leaves them out).
 // Seeds: the transmitter's is pipeline.TransmitSeed(seed, dataset, image,
 // method), a row's is pipeline.RowSeed(seed, key), so no row depends on
 // which rows ran before it, on resuming or on sharding.

@@ -33,6 +33,10 @@ type fakeRunner struct {
 	transmits int
 	rows      int
 	sleep     time.Duration
+	// captionOnce gives the "caption" seconds only in the first row after
+	// a Transmit (a runner that leaves reused rows' transmitter stages out).
+	captionOnce bool
+	sinceTx     int
 	// failTransmit returns an error for an image id (nil: none).
 	failTransmit func(id string) error
 	failRow      func(ch string, snr float64) error
@@ -51,6 +55,7 @@ func (f *fakeRunner) Transmit(req pipeline.TransmitRequest) (*pipeline.Transmiss
 		return nil, errors.New("no image")
 	}
 	f.last = req
+	f.sinceTx = 0
 	return &pipeline.Transmission{}, nil
 }
 
@@ -72,12 +77,17 @@ func (f *fakeRunner) Row(tx *pipeline.Transmission, ch string, snr float64, seed
 	ps := 10 + 10*unit(seed, 32)
 	bl := unit(seed, 48)
 	b := req.Image.Bounds()
+	f.sinceTx++
+	secs := map[string]float64{"caption": 0.5 + unit(req.Seed, 0), "generate": 2 + unit(seed, 8), "total": 3}
+	if f.captionOnce && f.sinceTx > 1 {
+		delete(secs, "caption")
+	}
 	return pipeline.Record{
 		Version: pipeline.RecordVersion, Dataset: req.Dataset, ImageID: req.ImageID, Image: req.Path,
 		Width: b.Dx(), Height: b.Dy(), Method: req.Method, Channel: ch, SNR: snr, Seed: seed, Blocks: 1,
 		Captions: []pipeline.CaptionRecord{{Sent: fmt.Sprintf("tx seed %d", req.Seed), Received: "r", Corrected: "c"}},
 		Metrics:  pipeline.Metrics{Cosine: &cos, LPIPS: &lp, PSNR: &ps, BLEUReceived: &bl, Embedder: "fake"},
-		Seconds:  map[string]float64{"caption": 0.5 + unit(req.Seed, 0), "generate": 2 + unit(seed, 8), "total": 3},
+		Seconds:  secs,
 		PeakRSS:  1 << 20,
 	}, nil
 }
@@ -227,6 +237,19 @@ func TestSweepOrderSeedsAndReuse(t *testing.T) {
 	}
 	if got := readJSONL(t, filepath.Join(out, "rows.jsonl")); len(got) != len(rows) {
 		t.Errorf("finished sweep grew from %d to %d rows", len(rows), len(got))
+	}
+}
+
+func TestTransmitSecondsCopied(t *testing.T) {
+	root := writeImages(t, 2)
+	a, b := filepath.Join(t.TempDir(), "a"), filepath.Join(t.TempDir(), "b")
+	mustSweep(t, root, a, testParams, Shard{}, &fakeRunner{})
+	mustSweep(t, root, b, testParams, Shard{}, &fakeRunner{captionOnce: true})
+	ra, rb := readJSONL(t, filepath.Join(a, "rows.jsonl")), readJSONL(t, filepath.Join(b, "rows.jsonl"))
+	for i := range ra {
+		if ra[i].Seconds["caption"] != rb[i].Seconds["caption"] || ra[i].Seconds["caption"] == 0 {
+			t.Fatalf("row %v: caption seconds %v, want %v copied from the transmission's first row", rb[i].Key(), rb[i].Seconds, ra[i].Seconds["caption"])
+		}
 	}
 }
 

@@ -331,31 +331,40 @@ func pm(st Stat, prec int) string {
 
 func (rep *Report) writeMeansMD(w io.Writer) error {
 	fmt.Fprintf(w, "# Sweep means\n\n%d rows, %d with errors (counted, left out of the means). Cells are mean ± half-width of the 95%% confidence interval (Student t); n is the rows averaged.\n", rep.Rows, rep.ErrorRows)
-	var cur Group
-	first := true
-	for _, g := range rep.Groups {
-		if first || g.Dataset != cur.Dataset || g.Channel != cur.Channel {
-			first = false
-			cur = g.Group
-			fmt.Fprintf(w, "\n## %s, %s\n\n| method | SNR (dB) | n | errors |", g.Dataset, g.Channel)
-			for _, m := range Metrics {
-				fmt.Fprintf(w, " %s |", m.Label)
+	// One table per dataset × channel, with the metrics it has.
+	for start := 0; start < len(rep.Groups); {
+		end := start
+		for end < len(rep.Groups) && rep.Groups[end].Dataset == rep.Groups[start].Dataset && rep.Groups[end].Channel == rep.Groups[start].Channel {
+			end++
+		}
+		section := rep.Groups[start:end]
+		var ms []Metric
+		for _, m := range Metrics {
+			if slices.ContainsFunc(section, func(g GroupStats) bool { return g.Stats[m.Name].N > 0 }) {
+				ms = append(ms, m)
 			}
-			fmt.Fprint(w, "\n|---|---:|---:|---:|")
-			for range Metrics {
-				fmt.Fprint(w, "---:|")
+		}
+		fmt.Fprintf(w, "\n## %s, %s\n\n| method | SNR (dB) | n | errors |", section[0].Dataset, section[0].Channel)
+		for _, m := range ms {
+			fmt.Fprintf(w, " %s |", m.Label)
+		}
+		fmt.Fprint(w, "\n|---|---:|---:|---:|")
+		for range ms {
+			fmt.Fprint(w, "---:|")
+		}
+		fmt.Fprintln(w)
+		for _, g := range section {
+			fmt.Fprintf(w, "| %s | %s | %d | %d |", g.Method, fmtF(g.SNR), g.Rows-g.ErrorRows, g.ErrorRows)
+			for _, m := range ms {
+				prec := 4
+				if m.Name == "psnr" {
+					prec = 2
+				}
+				fmt.Fprintf(w, " %s |", pm(g.Stats[m.Name], prec))
 			}
 			fmt.Fprintln(w)
 		}
-		fmt.Fprintf(w, "| %s | %s | %d | %d |", g.Method, fmtF(g.SNR), g.Rows-g.ErrorRows, g.ErrorRows)
-		for _, m := range Metrics {
-			prec := 4
-			if m.Name == "psnr" {
-				prec = 2
-			}
-			fmt.Fprintf(w, " %s |", pm(g.Stats[m.Name], prec))
-		}
-		fmt.Fprintln(w)
+		start = end
 	}
 	return nil
 }

@@ -130,7 +130,8 @@ func TestReport(t *testing.T) {
 	if metrics["ssim"] != 0 {
 		t.Error("means.csv has ssim, which no row has")
 	}
-	if md, _ := os.ReadFile(filepath.Join(out, "means.md")); !bytes.Contains(md, []byte("## folder, rayleigh")) || !bytes.Contains(md, []byte(" ± ")) {
+	if md, _ := os.ReadFile(filepath.Join(out, "means.md")); !bytes.Contains(md, []byte("## folder, rayleigh")) || !bytes.Contains(md, []byte(" ± ")) ||
+		!bytes.Contains(md, []byte("| method | SNR (dB) | n | errors | cosine similarity | LPIPS | PSNR (dB) | BLEU received |\n")) {
 		t.Errorf("means.md:\n%s", md)
 	}
 

@@ -394,6 +394,7 @@ func (s *Sweep) Run(ctx context.Context, r Runner, prog *Progress) (sum Summary,
 				return sum, fmt.Errorf("transmitting %s with %s: %w", smp.ID, m, txErr)
 			}
 			first := true
+			var txSeconds map[string]float64 // the transmitter's stage seconds, from the first row
 			for ki, k := range pending[mi] {
 				if s.NoReuse && ki > 0 && txErr == nil {
 					if ctx.Err() != nil {
@@ -425,6 +426,16 @@ func (s *Sweep) Run(ctx context.Context, r Runner, prog *Progress) (sum Summary,
 				default:
 					s.fill(&rec, smp, k, img)
 					rec.Reused = !first
+					if first {
+						txSeconds = map[string]float64{}
+						for _, st := range TransmitStages {
+							if v, ok := rec.Seconds[st]; ok {
+								txSeconds[st] = v
+							}
+						}
+					} else {
+						copyMissing(&rec, txSeconds)
+					}
 					first = false
 				}
 				if err := write(rec); err != nil {
@@ -437,6 +448,23 @@ func (s *Sweep) Run(ctx context.Context, r Runner, prog *Progress) (sum Summary,
 		}
 	}
 	return sum, nil
+}
+
+// TransmitStages are the keys of Record.Seconds measured by the transmitter
+// (once per image and method).
+var TransmitStages = []string{"segment", "detect", "split", "caption"}
+
+// copyMissing puts the transmitter's stage seconds into a row that reuses
+// the transmission, where the runner left them out.
+func copyMissing(rec *pipeline.Record, tx map[string]float64) {
+	for st, v := range tx {
+		if _, ok := rec.Seconds[st]; !ok {
+			if rec.Seconds == nil {
+				rec.Seconds = map[string]float64{}
+			}
+			rec.Seconds[st] = v
+		}
+	}
 }
 
 // inPlan reports whether k is a row of this shard.
