@@ -33,7 +33,7 @@ func init() {
 	sweepCmd := &command{
 		Name:  "eval",
 		Short: "the experiments: SNR sweeps over a dataset (JSONL rows), report, merge",
-		Usage: "--dataset kodak|voc|coco|folder --root R --models DIR --out DIR [flags]\n       multisc eval report DIR [--out DIR]\n       multisc eval merge DIR... [--out DIR]",
+		Usage: "--dataset kodak|voc|coco|folder --root R --models DIR --out DIR [flags]\n       multisc eval report DIR... [--out DIR]\n       multisc eval merge DIR... [--out DIR]",
 		Long: `Runs every image of the dataset through every method, channel and SNR and
 appends one JSON row per image × method × channel × SNR to OUT/rows.jsonl
 (OUT/rows-K-of-N.jsonl with --shard K/N), fsynced row by row; OUT/sweep.json
@@ -166,9 +166,10 @@ directly too). Ctrl-C stops after the row in progress; a second Ctrl-C at once.`
 	report := &command{
 		Name:  "report",
 		Short: "figures, means ± 95% CI and Table II from a sweep's rows",
-		Usage: "DIR [--out DIR]",
-		Long: `Reads DIR's rows (rows.jsonl and any rows-K-of-N.jsonl; rows with errors are
-counted and left out of the means) and writes into --out (default DIR/report):
+		Usage: "DIR... [--out DIR]",
+		Long: `Reads the rows of each sweep folder DIR (rows.jsonl and any rows-K-of-N.jsonl;
+several folders: one sweep per dataset, say; rows with errors are counted and
+left out of the means) and writes into --out (default: the first DIR/report):
 means.csv and means.md (mean, sd, 95% CI (Student t) and n per dataset ×
 channel × method × SNR for cosine, LPIPS, PSNR, SSIM and BLEU), points.csv
 (the plotted numbers), cosine_DS_CH and lpips_DS_CH figures (.png and .svg;
@@ -178,14 +179,14 @@ one curve per method vs SNR, error bars = 95% CI), table2.csv and table2.md
 			fs.StringVar(&reportOut, "out", "", "report folder (default DIR/report)")
 		},
 		Run: func(env *Env, args []string) error {
-			if len(args) != 1 {
-				return badInput("eval report takes one sweep folder, got %d arguments", len(args))
+			if len(args) == 0 {
+				return badInput("eval report takes one or more sweep folders")
 			}
 			o := reportOut
 			if o == "" {
 				o = filepath.Join(args[0], "report")
 			}
-			rep, written, err := eval.WriteReport(args[0], o)
+			rep, written, err := eval.WriteReport(o, args...)
 			if err != nil {
 				return err
 			}

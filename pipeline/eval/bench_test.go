@@ -52,7 +52,7 @@ func BenchmarkReport(b *testing.B) {
 	out := b.TempDir()
 	b.ResetTimer()
 	for range b.N {
-		if _, _, err := WriteReport(dir, out); err != nil {
+		if _, _, err := WriteReport(out, dir); err != nil {
 			b.Fatal(err)
 		}
 	}

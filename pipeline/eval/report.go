@@ -217,21 +217,24 @@ func FigureName(metric, dataset, channel string) string {
 // ReportFiles lists what WriteReport writes, besides the figures.
 var ReportFiles = []string{"means.csv", "means.md", "points.csv", "table2.csv", "table2.md", "errors.csv"}
 
-// WriteReport reads the rows of the sweep in dir (all its rows files, as
-// Load) and writes the report into out: means.csv and means.md (mean ± 95%
+// WriteReport reads the rows of the sweeps in dirs (all their rows files, as
+// Load: one sweep per dataset, say) and writes the report into out: means.csv and means.md (mean ± 95%
 // CI per dataset × channel × method × SNR for every metric), points.csv
 // (the plotted numbers), the figures (PlottedMetrics vs SNR, one per
 // dataset × channel, .png and .svg), table2.csv and table2.md (mean
 // seconds per stage and total per dataset × method), errors.csv (the rows
 // with errors). Each file is written atomically. It returns the report and
 // the paths written.
-func WriteReport(dir, out string) (*Report, []string, error) {
-	rows, err := Load(dir)
+func WriteReport(out string, dirs ...string) (*Report, []string, error) {
+	if len(dirs) == 0 {
+		return nil, nil, badinput.Errorf("eval report: no sweep folder given")
+	}
+	rows, err := Load(dirs...)
 	if err != nil {
 		return nil, nil, err
 	}
 	if len(rows) == 0 {
-		return nil, nil, badinput.Errorf("%s: no rows to report (no rows.jsonl or rows-K-of-N.jsonl with rows)", dir)
+		return nil, nil, badinput.Errorf("%s: no rows to report (no rows.jsonl or rows-K-of-N.jsonl with rows)", strings.Join(dirs, ", "))
 	}
 	if err := os.MkdirAll(out, 0o755); err != nil {
 		return nil, nil, badinput.Errorf("--out %s: %v", out, err)

@@ -2,7 +2,9 @@ package eval
 
 import (
 	"bytes"
+	"context"
 	"encoding/csv"
+	"fmt"
 	"image/png"
 	"math"
 	"os"
@@ -11,7 +13,9 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/multisc/multisc/bindings/badinput"
 	"github.com/multisc/multisc/pipeline"
+	"github.com/multisc/multisc/pipeline/dataset"
 )
 
 func readCSV(t *testing.T, path string) [][]string {
@@ -34,7 +38,7 @@ func TestReport(t *testing.T) {
 	dir := filepath.Join(t.TempDir(), "sweep")
 	mustSweep(t, root, dir, testParams, Shard{}, &fakeRunner{})
 	out := filepath.Join(t.TempDir(), "report")
-	rep, written, err := WriteReport(dir, out)
+	rep, written, err := WriteReport(out, dir)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -163,7 +167,7 @@ func TestReport(t *testing.T) {
 	mustSweep(t, root, shDir, testParams, Shard{2, 2}, &fakeRunner{})
 	mustSweep(t, root, shDir, testParams, Shard{1, 2}, &fakeRunner{})
 	shOut := t.TempDir()
-	if _, _, err := WriteReport(shDir, shOut); err != nil {
+	if _, _, err := WriteReport(shOut, shDir); err != nil {
 		t.Fatal(err)
 	}
 	for _, name := range ReportFiles {
@@ -177,10 +181,77 @@ func TestReport(t *testing.T) {
 
 func TestReportRefusals(t *testing.T) {
 	empty := t.TempDir()
-	if _, _, err := WriteReport(empty, t.TempDir()); err == nil || !strings.Contains(err.Error(), "no rows") {
+	if _, _, err := WriteReport(t.TempDir(), empty); err == nil || !strings.Contains(err.Error(), "no rows") {
 		t.Errorf("empty folder: %v", err)
 	}
-	if _, _, err := WriteReport(filepath.Join(empty, "nope"), t.TempDir()); err == nil || !strings.Contains(err.Error(), "no such sweep folder") {
+	if _, _, err := WriteReport(t.TempDir(), filepath.Join(empty, "nope")); err == nil || !strings.Contains(err.Error(), "no such sweep folder") {
 		t.Errorf("missing folder: %v", err)
+	}
+}
+
+func TestReportTwoDatasets(t *testing.T) {
+	folder := writeImages(t, 2)
+	kodak := t.TempDir()
+	src := writeImages(t, 1)
+	b, _ := os.ReadFile(filepath.Join(src, "img00.png"))
+	for i := 1; i <= dataset.KodakCount; i++ {
+		os.WriteFile(filepath.Join(kodak, fmt.Sprintf("kodim%02d.png", i)), b, 0o644)
+	}
+	d1, d2 := filepath.Join(t.TempDir(), "f"), filepath.Join(t.TempDir(), "k")
+	mustSweep(t, folder, d1, testParams, Shard{}, &fakeRunner{})
+	ds, err := dataset.OpenKodak(kodak, dataset.Options{Limit: 3})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := testParams
+	p.Limit = 3
+	s, err := New(ds, p, Shard{}, d2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Run(context.Background(), &fakeRunner{}, nil); err != nil {
+		t.Fatal(err)
+	}
+	out := t.TempDir()
+	rep, _, err := WriteReport(out, d1, d2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep.Rows != 5*12 || len(rep.Timings) != 4 {
+		t.Errorf("%d rows, %d Table II rows; want 60 and 4 (2 datasets × 2 methods)", rep.Rows, len(rep.Timings))
+	}
+	for _, name := range []string{"cosine_folder_awgn.png", "cosine_kodak_rayleigh.svg", "lpips_kodak_awgn.png"} {
+		if _, err := os.Stat(filepath.Join(out, name)); err != nil {
+			t.Error(err)
+		}
+	}
+	t2 := readCSV(t, filepath.Join(out, "table2.csv"))
+	if t2[1][0] != "folder" || t2[3][0] != "kodak" || t2[3][2] != "18" {
+		t.Errorf("table2.csv: %v", t2)
+	}
+}
+
+func TestMergeOutputFolder(t *testing.T) {
+	root := writeImages(t, 2)
+	sh := filepath.Join(t.TempDir(), "sh")
+	mustSweep(t, root, sh, testParams, Shard{1, 2}, &fakeRunner{})
+	// --out already holds shard 2 of the same sweep: its rows join the union.
+	out := filepath.Join(t.TempDir(), "out")
+	mustSweep(t, root, out, testParams, Shard{2, 2}, &fakeRunner{})
+	ms, err := Merge(out, sh)
+	if err != nil || ms.Rows != 24 || ms.Files != 2 {
+		t.Fatalf("merge into a folder with the other shard: %+v, %v", ms, err)
+	}
+	// --out holding another sweep is refused and left alone.
+	other := filepath.Join(t.TempDir(), "other")
+	p := testParams
+	p.SNRs = []float64{1}
+	mustSweep(t, root, other, p, Shard{}, &fakeRunner{})
+	before := snapshot(t, other)
+	if _, err := Merge(other, sh); !badinput.Is(err) || !strings.Contains(err.Error(), "--snr") {
+		t.Fatalf("merge into another sweep's folder: %v", err)
+	}
+	if snapshot(t, other) != before {
+		t.Error("refused merge changed the folder")
 	}
 }

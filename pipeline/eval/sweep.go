@@ -368,6 +368,9 @@ func (s *Sweep) Run(ctx context.Context, r Runner, prog *Progress) (sum Summary,
 			return sum, interrupted()
 		}
 		img, loadErr := smp.Image()
+		if loadErr != nil {
+			prog.note("  %s: %v (its rows record the error)", smp.ID, loadErr)
+		}
 		for mi, m := range p.Methods {
 			if len(pending[mi]) == 0 {
 				continue
@@ -378,7 +381,6 @@ func (s *Sweep) Run(ctx context.Context, r Runner, prog *Progress) (sum Summary,
 						return sum, err
 					}
 				}
-				prog.note("  %s: %v (rows recorded with the error)", smp.ID, loadErr)
 				continue
 			}
 			if ctx.Err() != nil {
@@ -443,7 +445,7 @@ func (s *Sweep) Run(ctx context.Context, r Runner, prog *Progress) (sum Summary,
 				}
 			}
 			if txErr != nil {
-				prog.note("  %s %s: %v (rows recorded with the error)", smp.ID, m, txErr)
+				prog.note("  %s %s: %v (its rows record the error)", smp.ID, m, txErr)
 			}
 		}
 	}
@@ -556,6 +558,26 @@ func Merge(out string, dirs ...string) (MergeSummary, error) {
 			return sum, err
 		}
 		sum.Files += len(files)
+	}
+	// The output folder's own rows are part of the union (never lost), and
+	// it must not hold another sweep.
+	if !slices.Contains(dirs, out) {
+		q, err := ReadParams(out)
+		switch {
+		case err == nil:
+			if diff := p.differs(q); diff != "" {
+				return sum, badinput.Errorf("--out %s holds another sweep: %s", out, diff)
+			}
+			files, _ := RowFiles(out)
+			sum.Files += len(files)
+			dirs = append(slices.Clip(dirs), out)
+		case errors.Is(err, fs.ErrNotExist):
+			if files, _ := RowFiles(out); len(files) > 0 {
+				return sum, badinput.Errorf("--out %s holds %s but no %s; use another --out", out, filepath.Base(files[0]), SweepFile)
+			}
+		default:
+			return sum, badinput.Errorf("--out %v", err)
+		}
 	}
 	rows, err := Load(dirs...)
 	if err != nil {
