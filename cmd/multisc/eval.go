@@ -33,7 +33,7 @@ func init() {
 	sweepCmd := &command{
 		Name:  "eval",
 		Short: "the experiments: SNR sweeps over a dataset (JSONL rows), report, merge",
-		Usage: "--dataset kodak|voc|coco|folder --root R --models DIR --out DIR [flags]\n       multisc eval report DIR... [--out DIR]\n       multisc eval merge DIR... [--out DIR]",
+		Usage: "--dataset kodak|voc|coco|folder --root R --models DIR --out DIR\n       multisc eval report DIR... [--out DIR]\n       multisc eval merge DIR... [--out DIR]",
 		Long: `Runs every image of the dataset through every method, channel and SNR and
 appends one JSON row per image × method × channel × SNR to OUT/rows.jsonl
 (OUT/rows-K-of-N.jsonl with --shard K/N), fsynced row by row; OUT/sweep.json
