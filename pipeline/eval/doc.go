@@ -27,7 +27,9 @@
 // twice. A run with other parameters into the same DIR is refused, naming
 // the first differing flag. An image that fails to load (or that the system
 // refuses as bad input) gives rows with Error set and the sweep goes on;
-// any other runner error stops it, keeping the rows written.
+// any other runner error stops it, keeping the rows written. JSON cannot
+// hold a non-finite number: such a metric (a PSNR of +Inf) is written as
+// absent, like a metric not computed.
 //
 // Sharding (--shard K/N) keeps the images whose index i (from 0, dataset
 // order) has i mod N = K−1, so all rows of an image, and the reuse of its

@@ -253,6 +253,34 @@ func TestTransmitSecondsCopied(t *testing.T) {
 	}
 }
 
+// nanRunner gives a row with an infinite PSNR and a NaN SSIM.
+type nanRunner struct{ fakeRunner }
+
+func (n *nanRunner) Row(tx *pipeline.Transmission, ch string, snr float64, seed uint64) (pipeline.Record, error) {
+	r, err := n.fakeRunner.Row(tx, ch, snr, seed)
+	inf, nan := math.Inf(1), math.NaN()
+	r.Metrics.PSNR, r.Metrics.SSIM = &inf, &nan
+	r.Seconds["link"] = nan
+	return r, err
+}
+
+func TestNonFiniteMetrics(t *testing.T) {
+	root := writeImages(t, 1)
+	out := filepath.Join(t.TempDir(), "s")
+	sum := mustSweep(t, root, out, testParams, Shard{}, &nanRunner{})
+	if sum.Computed != 12 {
+		t.Fatalf("summary %+v", sum)
+	}
+	for _, r := range readJSONL(t, filepath.Join(out, "rows.jsonl")) {
+		if r.Metrics.PSNR != nil || r.Metrics.SSIM != nil || r.Metrics.Cosine == nil {
+			t.Fatalf("row %v: non-finite metrics kept or finite ones dropped: %+v", r.Key(), r.Metrics)
+		}
+		if _, ok := r.Seconds["link"]; ok || r.Seconds["total"] != 3 {
+			t.Fatalf("row %v: seconds %v", r.Key(), r.Seconds)
+		}
+	}
+}
+
 func TestNoReuseSameRows(t *testing.T) {
 	root := writeImages(t, 2)
 	a, b := filepath.Join(t.TempDir(), "a"), filepath.Join(t.TempDir(), "b")

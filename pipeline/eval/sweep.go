@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"image"
 	"io/fs"
+	"math"
 	"os"
 	"path/filepath"
 	"slices"
@@ -314,6 +315,7 @@ func (s *Sweep) Run(ctx context.Context, r Runner, prog *Progress) (sum Summary,
 	sum.Skipped = len(done)
 
 	write := func(rec pipeline.Record) error {
+		finite(&rec)
 		b, err := json.Marshal(rec)
 		if err != nil {
 			return fmt.Errorf("row %s: %w", keyString(rec.Key()), err)
@@ -450,6 +452,23 @@ func (s *Sweep) Run(ctx context.Context, r Runner, prog *Progress) (sum Summary,
 		}
 	}
 	return sum, nil
+}
+
+// finite drops what JSON cannot hold: a non-finite metric (a PSNR of +Inf
+// for an exact copy, a NaN) becomes absent, as a metric not computed; a
+// non-finite stage time is dropped.
+func finite(rec *pipeline.Record) {
+	m := &rec.Metrics
+	for _, p := range []**float64{&m.Cosine, &m.LPIPS, &m.PSNR, &m.SSIM, &m.BLEUReceived, &m.BLEUCorrected, &m.BLEUSentRef, &m.BLEUCorrectedRef} {
+		if *p != nil && (math.IsNaN(**p) || math.IsInf(**p, 0)) {
+			*p = nil
+		}
+	}
+	for st, v := range rec.Seconds {
+		if math.IsNaN(v) || math.IsInf(v, 0) {
+			delete(rec.Seconds, st)
+		}
+	}
 }
 
 // TransmitStages are the keys of Record.Seconds measured by the transmitter
