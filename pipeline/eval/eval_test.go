@@ -12,6 +12,7 @@ import (
 	"image/png"
 	"math"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -438,7 +439,7 @@ func TestResumeAfterKill(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		cmd := execCommand(exe, "-test.run=^$")
+		cmd := exec.Command(exe, "-test.run=^$")
 		cmd.Env = append(os.Environ(), childEnv+"="+root+"|"+out)
 		var stderr bytes.Buffer
 		cmd.Stderr = &stderr

@@ -1,5 +1,0 @@
-package eval
-
-import "os/exec"
-
-var execCommand = exec.Command
