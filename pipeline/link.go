@@ -43,8 +43,8 @@ type LinkResult struct {
 // from their own seed, derived from the row seed and the block index, as
 // on the paper's orthogonal channels.
 func captionSeed(row uint64, i int) uint64 { return mixSeed(row, "link-caption", strconv.Itoa(i)) }
-func sliceSeed(row uint64) uint64         { return mixSeed(row, "link-slice") }
-func generateSeed(row uint64) uint64      { return mixSeed(row, "generate") }
+func sliceSeed(row uint64) uint64          { return mixSeed(row, "link-slice") }
+func generateSeed(row uint64) uint64       { return mixSeed(row, "generate") }
 
 // SendPayload passes a transmission's captions and slice through the
 // channel ("awgn" or "rayleigh") at Es/N0 = snr dB: every caption as UTF-8

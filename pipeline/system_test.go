@@ -2,8 +2,8 @@ package pipeline
 
 import (
 	"bytes"
-	"image"
 	"encoding/json"
+	"image"
 	"image/png"
 	"os"
 	"path/filepath"
