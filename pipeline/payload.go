@@ -231,7 +231,9 @@ func DecodePayload(name string, b []byte) (*Payload, error) {
 		p.Captions = append(p.Captions, r.str(n, fmt.Sprintf("caption %d", i)))
 	}
 	ns := r.u32("slice length")
-	p.Slice = bytes.Clone(r.take(ns, "slice"))
+	if v := r.take(ns, "slice"); len(v) > 0 {
+		p.Slice = bytes.Clone(v)
+	}
 	if r.err != nil {
 		return nil, bad("%v", r.err)
 	}
