@@ -102,14 +102,21 @@ func (s *System) Receive(tx *Transmission, ch string, snr float64, seed uint64) 
 // per-stage seconds (transmitter stages copied from tx), peak RSS, the
 // models' sha256. Record.Reused is the sweep's to set.
 func (s *System) Row(tx *Transmission, ch string, snr float64, seed uint64) (Record, error) {
+	rec, _, err := s.RowReception(tx, ch, snr, seed)
+	return rec, err
+}
+
+// RowReception is Row that also returns the reception (the reconstruction
+// and the received slice, for callers that write them).
+func (s *System) RowReception(tx *Transmission, ch string, snr float64, seed uint64) (Record, *Reception, error) {
 	t0 := time.Now()
 	rx, err := s.Receive(tx, ch, snr, seed)
 	if err != nil {
-		return Record{}, err
+		return Record{}, nil, err
 	}
 	rec, err := s.Record(tx, rx)
 	if err != nil {
-		return Record{}, err
+		return Record{}, nil, err
 	}
 	// total: the transmitter's stages (measured once per image) plus this
 	// row's wall time, so pipeline overhead beyond the stages shows.
@@ -118,7 +125,7 @@ func (s *System) Row(tx *Transmission, ch string, snr float64, seed uint64) (Rec
 		total += v
 	}
 	rec.Seconds["total"] = total
-	return rec, nil
+	return rec, rx, nil
 }
 
 // Record builds the Record of a reception, with its metrics (see Row).
