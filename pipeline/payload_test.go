@@ -15,8 +15,8 @@ func samplePayload() *Payload {
 	return &Payload{Dataset: "coco", ImageID: "000000397133", Method: MethodFusion, Width: 64, Height: 48,
 		Blocks:    []image.Rectangle{image.Rect(0, 0, 32, 48), image.Rect(32, 0, 64, 48)},
 		SliceMode: SliceRGB, SliceRect: image.Rect(2, 3, 6, 5),
-		Captions:  []string{"a man on a horse", "ünïcode ✓ caption"},
-		Slice:     bytes.Repeat([]byte{1, 2, 3}, 4*2)}
+		Captions: []string{"a man on a horse", "ünïcode ✓ caption"},
+		Slice:    bytes.Repeat([]byte{1, 2, 3}, 4*2)}
 }
 
 // TestPayloadRoundTrip: Decode(Encode(p)) == p for every slice mode; the

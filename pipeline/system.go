@@ -451,6 +451,9 @@ func (s *System) imageEncoder() (ImageEncoder, error) {
 		return nil, roleErr(models.ImageEncoder, encPath, err)
 	}
 	s.closers = append(s.closers, e.Close)
+	if err := checkImageEncoder(e); err != nil {
+		return nil, roleErr(models.ImageEncoder, encPath, err)
+	}
 	if s.Generator == nil || s.Generator == Generator(s.gen) {
 		g, err := s.openGenerator()
 		if err != nil {
@@ -512,6 +515,9 @@ func (s *System) embedder() (metrics.Embedder, error) {
 		return nil, roleErr(models.Embedder, p, err)
 	}
 	s.closers = append(s.closers, e.Close)
+	if err := checkImageEncoder(e); err != nil {
+		return nil, roleErr(models.Embedder, p, err)
+	}
 	name := "clip-image-embeds:" + filepath.Base(p)
 	if fs := s.Set.Files(models.Embedder); len(fs) > 0 && len(fs[0].SHA256) >= 12 {
 		name += "@" + fs[0].SHA256[:12]
@@ -537,6 +543,47 @@ func (s *System) modelHashes(roles []models.Role) map[string]string {
 		}
 	}
 	return out
+}
+
+// checkImageEncoder: the file is a bare CLIP image encoder (projector
+// "none") with the post-layernorm and visual projection that image
+// embeddings need.
+func checkImageEncoder(e *clip.VisionLoaded) error {
+	m := e.Model
+	if m.ProjectorType != clip.VisionProjectorNone || m.Tower.Proj == nil || m.Tower.PostLN == nil {
+		return badinput.Errorf("not a CLIP image encoder with a visual projection (projector type %q)", m.ProjectorType)
+	}
+	return nil
+}
+
+// Preload opens every model a method needs (and, unless NoMetrics, the
+// metrics' models), so that loading is not counted in the first image's
+// stage seconds.
+func (s *System) Preload(method string) error {
+	if err := CheckMethod(method); err != nil {
+		return err
+	}
+	var err error
+	step := func(f func() error) {
+		if err == nil {
+			err = f()
+		}
+	}
+	if usesSlice(method) {
+		step(func() error { _, e := s.segmenter(); return e })
+		step(func() error { _, e := s.imageEncoder(); return e })
+	}
+	if method == MethodFusion {
+		step(func() error { _, e := s.detector(); return e })
+	}
+	step(func() error { _, e := s.captioner(); return e })
+	step(func() error { _, e := s.corrector(); return e })
+	step(func() error { _, e := s.generator(); return e })
+	if !s.Opts.NoMetrics {
+		step(func() error { _, e := s.lpips(); return e })
+		step(func() error { _, e := s.embedder(); return e })
+	}
+	return err
 }
 
 // --- adapters from the model packages to the role interfaces ---

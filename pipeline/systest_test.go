@@ -90,12 +90,18 @@ func MakeTinySet(dir, tower string) error {
 }
 
 // testImage is a 64×48 picture with a few flat regions and an edge.
-func testImage() *image.NRGBA {
-	img := image.NewNRGBA(image.Rect(0, 0, 64, 48))
-	for y := 0; y < 48; y++ {
-		for x := 0; x < 64; x++ {
-			c := color.NRGBA{uint8(4 * x), uint8(5 * y), 90, 255}
-			if (x-40)*(x-40)+(y-20)*(y-20) < 120 {
+func testImage() *image.NRGBA { return testPicture(64, 48) }
+
+// testImage512 is the same picture at 512×512.
+func testImage512() image.Image { return testPicture(512, 512) }
+
+func testPicture(w, h int) *image.NRGBA {
+	img := image.NewNRGBA(image.Rect(0, 0, w, h))
+	cx, cy, r := w*40/64, h*20/48, float64(w)*11/64
+	for y := 0; y < h; y++ {
+		for x := 0; x < w; x++ {
+			c := color.NRGBA{uint8(4 * x * 64 / w), uint8(5 * y * 48 / h), 90, 255}
+			if dx, dy := float64(x-cx), float64(y-cy); dx*dx+dy*dy < r*r {
 				c = color.NRGBA{220, 30, 40, 255}
 			}
 			img.SetNRGBA(x, y, c)
