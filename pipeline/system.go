@@ -284,12 +284,14 @@ func OpenSystem(dir string, o SystemOptions) (*System, error) {
 	return &System{Set: set, Opts: o}, nil
 }
 
-// Close frees every opened model.
-func (s *System) Close() {
+// Close frees every opened model (the error is always nil; it makes a
+// System an io.Closer).
+func (s *System) Close() error {
 	for i := len(s.closers) - 1; i >= 0; i-- {
 		s.closers[i]()
 	}
 	s.closers = nil
+	return nil
 }
 
 func (s *System) progress(format string, a ...any) {

@@ -40,7 +40,7 @@ func openTiny(t *testing.T, mod func(*SystemOptions)) *System {
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(s.Close)
+	t.Cleanup(func() { s.Close() })
 	return s
 }
 

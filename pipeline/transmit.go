@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/multisc/multisc/bindings/badinput"
+	"github.com/multisc/multisc/pipeline/imageio"
 )
 
 // Transmission is the transmitter's work for one image and method: what
@@ -32,14 +33,22 @@ type Transmission struct {
 // multisc-fusion, RandomSplit seeded by req.Seed for multisc-random) and one
 // caption per block in ONE batched captioner call; for single-text one
 // caption of the whole image and the slice; for vlm-csc one caption of the
-// whole image and no slice. req.Image is used when set, else req.Path is
-// loaded by the caller (Transmit does not read files).
+// whole image and no slice. req.Image is used when set, else the image
+// at req.Path is loaded (a file that does not load is a bad-input error
+// naming it).
 func (s *System) Transmit(req TransmitRequest) (*Transmission, error) {
 	if err := CheckMethod(req.Method); err != nil {
 		return nil, err
 	}
 	if req.Image == nil {
-		return nil, badinput.Errorf("%s: no image", req.Path)
+		if req.Path == "" {
+			return nil, badinput.Errorf("image %q: no image and no path", req.ImageID)
+		}
+		img, err := imageio.Load(req.Path)
+		if err != nil {
+			return nil, err
+		}
+		req.Image = img
 	}
 	img := req.Image
 	b := img.Bounds()

@@ -109,6 +109,20 @@ func (sf *systemFlags) open(env *Env, which int, methods []string, metrics bool)
 	return s, nil
 }
 
+// openSystem opens a models folder as a pipeline.System with the paper's
+// default settings (pipeline.DefaultSystemOptions) on the global flags'
+// device and threads, for every method: what 'multisc eval' runs rows on
+// (*pipeline.System has Transmit and Row, and is an io.Closer). progress,
+// when true, prints each stage on stderr.
+func openSystem(env *Env, modelsDir string, progress bool) (*pipeline.System, error) {
+	o := pipeline.DefaultSystemOptions()
+	o.Model = bindings.Options{Device: env.Device, Threads: env.Threads}
+	if progress {
+		o.Progress = func(msg string) { fmt.Fprintf(env.Stderr, "multisc: %s\n", msg) }
+	}
+	return pipeline.OpenSystem(modelsDir, o)
+}
+
 // prepareOutDir makes the output folder and checks that files can be
 // written in it.
 func prepareOutDir(dir string) error {

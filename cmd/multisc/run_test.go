@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"image"
 	"image/color"
+	"io"
 	"os"
 	"path/filepath"
 	"slices"
@@ -186,6 +187,43 @@ func TestSystemVerbs(t *testing.T) {
 		}
 		if bytes.Equal(ra, rc) {
 			t.Fatal("another seed, same reconstruction")
+		}
+	})
+
+	t.Run("eval runner", func(t *testing.T) {
+		// what 'multisc eval' gets: the image by path; the record equals
+		// run's row for the same seeds (tiny settings as above).
+		s, err := openSystem(&Env{Device: "cpu", Threads: 1, Stderr: io.Discard}, set, false)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer s.Close()
+		var _ io.Closer = s
+		s.Opts.Steps, s.Opts.Width, s.Opts.Height, s.Opts.Beams = 2, 32, 32, 1
+		s.Opts.CaptionMaxTokens, s.Opts.RandomBlocks, s.Opts.MinBlock = 6, 3, 8
+		m := pipeline.MethodRandom
+		tx, err := s.Transmit(pipeline.TransmitRequest{ImageID: "pic", Path: pic, Method: m, Seed: pipeline.TransmitSeed(9, "", "pic", m)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		key := pipeline.Key{ImageID: "pic", Method: m, Channel: "awgn", SNR: 5}
+		rec, err := s.Row(tx, key.Channel, key.SNR, pipeline.RowSeed(9, key))
+		if err != nil {
+			t.Fatal(err)
+		}
+		out := filepath.Join(dir, "eval-run")
+		stdout, stderr, code := runCLI(t, tiny("run", pic, "--method", m, "--out", out, "--json")...)
+		if code != 0 {
+			t.Fatal(stderr)
+		}
+		var recs []pipeline.Record
+		json.Unmarshal([]byte(stdout), &recs)
+		if len(recs) != 1 || !slices.Equal(recs[0].Captions, rec.Captions) || *recs[0].Metrics.PSNR != *rec.Metrics.PSNR || recs[0].Seed != rec.Seed {
+			t.Fatalf("eval row %+v\nrun %+v", rec, recs)
+		}
+		_, err = s.Transmit(pipeline.TransmitRequest{ImageID: "x", Path: filepath.Join(dir, "missing.png"), Method: m})
+		if err == nil || !strings.Contains(err.Error(), "missing.png") {
+			t.Fatalf("missing image: %v", err)
 		}
 	})
 
