@@ -684,6 +684,13 @@ func (g *sdGenerator) GenerateImage(r GenerateRequest) (image.Image, error) {
 		}
 		req.IP = ip
 	}
+	if o.Progress != nil {
+		req.Progress = func(p sd.Progress) {
+			if p.Stage == "unet" {
+				o.Progress(fmt.Sprintf("generate: step %d/%d (%.1f s)", p.Step, p.Steps, p.Elapsed.Seconds()))
+			}
+		}
+	}
 	res, err := g.g.Generate(req)
 	if err != nil {
 		return nil, err

@@ -286,6 +286,28 @@ func TestOpenSystemBadInput(t *testing.T) {
 		_, err := OpenSystem(dir, tinyOptions())
 		wantBad(t, err, "widths do not match", "image-encoder.gguf", "ip-adapter.gguf", "role image-encoder", "role ip-adapter")
 	})
+	t.Run("embedder is not an image encoder", func(t *testing.T) {
+		dir := copySet(t)
+		m, err := models.ReadManifest(dir)
+		if err != nil {
+			t.Fatal(err)
+		}
+		rf := m.Roles[models.Embedder]
+		rf.Files = []models.File{m.Roles[models.Captioner].Files[1]} // the LLaVA mmproj (a clip file with a projector)
+		m.Roles[models.Embedder] = rf
+		models.WriteManifest(dir, m)
+		s, err := OpenSystem(dir, tinyOptions())
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer s.Close()
+		tx, err := s.Transmit(request(MethodVLMCSC))
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, err = s.Row(tx, "awgn", 5, 1)
+		wantBad(t, err, "role embedder", "captioner-mmproj.gguf", "visual projection")
+	})
 	t.Run("options", func(t *testing.T) {
 		for _, tc := range []struct {
 			mod  func(*SystemOptions)

@@ -172,6 +172,38 @@ func TestSystemVerbs(t *testing.T) {
 		}
 	})
 
+	t.Run("digital slice: transmit then receive equals run", func(t *testing.T) {
+		m := pipeline.MethodSingleText
+		runDir, txDir, rxDir := filepath.Join(dir, "dig-run"), filepath.Join(dir, "dig-tx"), filepath.Join(dir, "dig-rx")
+		link := []string{"--channel", "awgn", "--snr", "12", "--slice-code", "ldpc-648-1/2", "--text-code", "ldpc-648-1/2"}
+		stdout, stderr, code := runCLI(t, append(tiny("run", pic, "--method", m, "--out", runDir, "--slice", "digital", "--json"), link...)...)
+		if code != 0 {
+			t.Fatal(stderr)
+		}
+		var recs []pipeline.Record
+		json.Unmarshal([]byte(stdout), &recs)
+		if len(recs) != 1 || !recs[0].SliceSent || recs[0].SliceLost {
+			t.Fatalf("digital slice at 12 dB: %+v", recs)
+		}
+		if recs[0].Captions[0].Received != recs[0].Captions[0].Sent {
+			t.Errorf("LDPC-coded caption at 12 dB arrived changed: %q", recs[0].Captions[0].Received)
+		}
+		if _, stderr, code := runCLI(t, tiny("transmit", pic, "--method", m, "--out", txDir, "--slice", "digital")...); code != 0 {
+			t.Fatal(stderr)
+		}
+		var tr transmitReport
+		json.Unmarshal(readFile(t, filepath.Join(txDir, "pic.transmit.json")), &tr)
+		if tr.SliceMode != "digital (JPEG)" || tr.BitsSlice != recs[0].BitsSlice {
+			t.Fatalf("transmit report %+v", tr)
+		}
+		if _, stderr, code := runCLI(t, append(tiny("receive", filepath.Join(txDir, "pic.payload"), "--out", rxDir), link...)...); code != 0 {
+			t.Fatal(stderr)
+		}
+		if !bytes.Equal(readFile(t, filepath.Join(rxDir, "pic.png")), readFile(t, filepath.Join(runDir, "pic_recon.png"))) {
+			t.Error("digital: receive's reconstruction differs from run's")
+		}
+	})
+
 	t.Run("same seed same bytes", func(t *testing.T) {
 		a, b, c := filepath.Join(dir, "seed-a"), filepath.Join(dir, "seed-b"), filepath.Join(dir, "seed-c")
 		for _, o := range []struct {
