@@ -37,9 +37,9 @@ const (
 func (sf *systemFlags) add(fs *pflag.FlagSet, which int) {
 	sf.o = pipeline.DefaultSystemOptions()
 	o := &sf.o
-	fs.StringVar(&sf.models, "models", "", "models folder (models.json: `multisc models pull` or `models synth`)")
+	fs.StringVar(&sf.models, "models", "", "models folder with models.json (from 'multisc models pull' or 'models synth')")
 	fs.StringVar(&sf.out, "out", "", "output folder (made if missing)")
-	fs.Uint64Var(&sf.seed, "seed", 0, "base seed (per-image and per-row seeds derive from it as in `multisc eval`)")
+	fs.Uint64Var(&sf.seed, "seed", 0, "base seed (per-image and per-row seeds derive from it as in 'multisc eval')")
 	if which&flagsTransmit != 0 {
 		fs.StringVar(&sf.method, "method", pipeline.MethodFusion, "method: "+strings.Join(pipeline.Methods, ", "))
 		fs.Float64Var(&o.FusionEps, "eps", o.FusionEps, "fusion distance, a fraction of the image diagonal")
