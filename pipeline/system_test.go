@@ -132,6 +132,12 @@ func TestRunEveryMethod(t *testing.T) {
 			}
 		})
 	}
+	// every model opened once for all four methods: segmenter, detector,
+	// captioner, corrector, generator, image encoder, IP-Adapter, LPIPS,
+	// embedder
+	if n := len(s.closers); n != 9 {
+		t.Errorf("%d models opened, want 9 (each once)", n)
+	}
 }
 
 // TestDeterministic: the same seeds give the same payload bytes, captions
