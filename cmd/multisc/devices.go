@@ -33,6 +33,11 @@ multisc executable, or from $` + bindings.LibPathEnv + `; see README "CUDA build
 			for _, d := range devs {
 				if d.Library == "CPU" {
 					fmt.Fprintf(env.Stdout, "%-8s %s, %d threads, kernels: %s\n", d.Name, d.Description, d.Threads, d.CPUBackend)
+					if d.CPUBackend != nil {
+						if h := d.CPUBackend.SlowHint(); h != "" {
+							fmt.Fprintf(env.Stdout, "         note: %s\n", h)
+						}
+					}
 					continue
 				}
 				fmt.Fprintf(env.Stdout, "%-8s %s (%s, compute %s), %.1f GiB total, %.1f GiB free\n",

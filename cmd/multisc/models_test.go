@@ -18,21 +18,23 @@ func TestModelsSynthListCheckVerify(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("synth: %d %s", code, stderr)
 	}
-	if !strings.Contains(out, "wrote "+dir+"/models.json (7 roles") || !strings.Contains(stderr, "skipped role image-encoder is not yet convertible") {
+	if !strings.Contains(out, "wrote "+dir+"/models.json (9 roles") || strings.Contains(stderr, "skipped") ||
+		!strings.Contains(out, "image-encoder image-encoder.gguf (clip") || !strings.Contains(out, "embedder   embedder.gguf (clip") {
 		t.Errorf("synth output:\n%s\n%s", out, stderr)
 	}
 	out, stderr, code = runCLI(t, "models", "list", dir)
-	if code != 0 || !strings.Contains(out, "captioner-mmproj.gguf") || !strings.Contains(out, "missing roles: image-encoder, embedder") {
+	if code != 0 || !strings.Contains(out, "captioner-mmproj.gguf") || strings.Contains(out, "missing roles") ||
+		!strings.Contains(out, "image-encoder.gguf") || !strings.Contains(out, "embedder.gguf") {
 		t.Errorf("list: %d %s\n%s", code, stderr, out)
 	}
 	out, stderr, code = runCLI(t, "models", "check", dir)
 	if code != 0 || !strings.Contains(out, "ok     captioner     LM hidden size = mmproj projector output") ||
 		!strings.Contains(out, "ok     generator     UNet cross-attention width = IP-Adapter cross-attention width") ||
-		!strings.Contains(out, "skipped image-encoder image encoder embedding = IP-Adapter image embedding input: role image-encoder absent") {
+		!strings.Contains(out, "ok     image-encoder image encoder embedding = IP-Adapter image embedding input: 24 (image-encoder.gguf clip.vision.projection_dim, ip-adapter.gguf ipadapter.image_dim)") {
 		t.Errorf("check: %d %s\n%s", code, stderr, out)
 	}
 	out, stderr, code = runCLI(t, "models", "verify", dir)
-	if code != 0 || strings.Count(out, "\nok ")+1 != 8 {
+	if code != 0 || strings.Count(out, "\nok ")+1 != 10 {
 		t.Errorf("verify: %d %s\n%s", code, stderr, out)
 	}
 
@@ -60,7 +62,6 @@ func TestModelsBadInput(t *testing.T) {
 		want []string
 	}{
 		{[]string{"models", "pull", "painter", "--out", dir}, []string{"unknown role \"painter\"", "segmenter"}},
-		{[]string{"models", "pull", "image-encoder", "--out", dir}, []string{"image-encoder", "not yet convertible", "issue 12"}},
 		{[]string{"models", "pull", "lpips"}, []string{"--out is required"}},
 		{[]string{"models", "pull", "lpips", "--out", dir, "--type", "q9"}, []string{"--type"}},
 		{[]string{"models", "pull", "lpips", "--out", dir, "--from-dir", filepath.Join(dir, "nope")}, []string{"--from-dir", "not a folder"}},

@@ -17,13 +17,23 @@ func init() {
 	register(&command{
 		Name:  "synth",
 		Short: "write a model of any architecture with seeded random weights",
-		Usage: "--arch A --size tiny|full --seed S --out FILE.gguf",
+		Usage: "--arch A --size tiny|full|... --seed S --out FILE.gguf",
 		Long: `Pretrained weights cannot be downloaded on build machines, so every port is
 tested on tiny seeded models and benchmarked on full-size ones. The same
---arch, --size, --seed and --type always give the same bytes.`,
+--arch, --size, --seed and --type always give the same bytes.
+
+Every architecture takes --size tiny and full. clip takes four more, for the
+bare CLIP image encoders (no LLaVA projector; tiny and full are mmproj files):
+  vit-h          the IP-Adapter's image encoder, CLIP ViT-H/14 (1280 wide,
+                 32 layers, 224², projection 1024): models role image-encoder
+  vit-l          the embedder, CLIP ViT-L/14 (1024 wide, 24 layers, 224²,
+                 projection 768): models role embedder
+  tiny-encoder   a tiny ViT-H-style encoder whose projection (24) fits
+                 --arch ipadapter --size tiny
+  tiny-embedder  a tiny ViT-L-style encoder`,
 		Flags: func(fs *pflag.FlagSet) {
 			fs.StringVar(&arch, "arch", "", "architecture (see --list)")
-			fs.StringVar(&size, "size", "tiny", "tiny (tests, demo) or full (published dimensions)")
+			fs.StringVar(&size, "size", "tiny", "tiny (tests, demo) or full (published dimensions); clip also vit-h, vit-l, tiny-encoder, tiny-embedder (see above)")
 			fs.Uint64Var(&seed, "seed", 0, "random seed")
 			fs.StringVar(&out, "out", "", "output GGUF file")
 			fs.StringVar(&typ, "type", "f32", "storage type: f32, f16, q8_0, q4_0, q4_k, ...")
@@ -39,11 +49,16 @@ tested on tiny seeded models and benchmarked on full-size ones. The same
 			if len(args) != 0 {
 				return badInput("synth takes no positional arguments (use --out)")
 			}
-			if _, ok := bindings.LookupArch(arch); !ok {
+			a, ok := bindings.LookupArch(arch)
+			if !ok {
 				return badInput("--arch %q: unknown architecture (known: %v)", arch, bindings.ArchNames())
 			}
-			if size != "tiny" && size != "full" {
-				return badInput("--size %q: want tiny or full", size)
+			if _, isMulti := bindings.LookupMultiFile(arch); isMulti || a.Config == nil {
+				if size != "tiny" && size != "full" {
+					return badInput("--size %q: want tiny or full", size)
+				}
+			} else if _, err := a.Config(size); err != nil {
+				return badInput("--size: %s: %v", arch, err)
 			}
 			if out == "" {
 				return badInput("--out is required")

@@ -37,6 +37,15 @@
 // and for the exact GELU (hidden_act "gelu") clip.use_gelu = true plus
 // clip.vision.hidden_act = "gelu", which this port reads as erf.
 //
+// Synthesized image encoders (VisionConfig sizes, `multisc synth --arch
+// clip --size S`): vit-h (OpenCLIP ViT-H/14 as the IP-Adapter ships it:
+// 1280 wide, 32 layers, 16 heads, ff 5120, 224², patch 14, exact GELU,
+// projection 1024), vit-l (OpenAI ViT-L/14: 1024, 24, 16, 4096, 224/14,
+// QuickGELU, projection 768), tiny-encoder (projection VisionTinyEncoderDim
+// = 24, the tiny IP-Adapter's image_dim) and tiny-embedder; their metadata
+// is what the converter writes for a folder of that shape
+// (VisionEncoderConfigFor). "tiny" and "full" remain LLaVA mmproj files.
+//
 // Feature layer: as llama.cpp, the tower runs block_count−1 blocks
 // (LLaVA's mm_vision_select_layer = −2) unless clip.vision.feature_layer
 // names the layer: k means the output of the first k blocks (0 = the

@@ -298,10 +298,10 @@ func init() {
 	model.Register(VisionArch, NewVision)
 	bindings.RegisterArch(bindings.Arch{
 		Name:    VisionArch,
-		Short:   "llama.cpp mmproj: CLIP/SigLIP vision tower + LLaVA mlp projector",
+		Short:   "CLIP/SigLIP vision: llama.cpp mmproj (tower + LLaVA mlp projector) or image encoder (sizes vit-h, vit-l, tiny-encoder, tiny-embedder)",
 		Tensors: VisionTensors,
 		Config:  VisionConfig,
 		Convert: VisionConvert,
-		Inputs:  "LLaVA checkpoint folder (config.json, mm_projector weights) and the vision tower's folder (config.json, weights)",
+		Inputs:  "LLaVA checkpoint folder (config.json, mm_projector weights) and the vision tower's folder (config.json, weights); or, for an image encoder, one CLIPVisionModelWithProjection/CLIPModel folder (config.json, model.safetensors)",
 	})
 }

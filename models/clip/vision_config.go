@@ -38,15 +38,20 @@ var (
 
 // VisionConfig is the metadata (keys without "clip.") of a tiny mmproj or a
 // full-size LLaVA-1.5 one (CLIP ViT-L/14-336, mlp2x_gelu projector into a
-// 1024-wide language model, Qwen1.5-0.5B's).
+// 1024-wide language model, Qwen1.5-0.5B's), or of a bare image encoder
+// for the sizes vit-h, vit-l, tiny-encoder and tiny-embedder (see
+// VisionSizes and vision_encoder.go).
 func VisionConfig(size string) (fsggml.KV, error) {
+	if kv, ok := visionEncoderConfig(size); ok {
+		return kv, nil
+	}
 	switch size {
 	case "tiny":
 		return VisionConfigFor(32, 4, 3, 64, 56, 7, 64, false), nil // 64 patches: a position table big enough to be stored quantized
 	case "full":
 		return VisionConfigFor(1024, 16, 24, 4096, 336, 14, 1024, false), nil
 	}
-	return nil, fmt.Errorf("size %q: want tiny or full", size)
+	return nil, visionSizeError(size)
 }
 
 // VisionConfigFor is the metadata of a tower of the given shape with an mlp

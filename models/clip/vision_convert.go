@@ -290,9 +290,7 @@ func VisionConvertFolders(llava, tower *VisionFolder) (fsggml.KV, map[string][]f
 
 	kv := VisionConfigFor(d, heads, layers, ff, image, patch, e, siglip)
 	if encoder {
-		delete(kv, VisionMMWidthKey)
-		kv["projector_type"] = VisionProjectorNone
-		kv["has_llava_projector"] = false
+		kv = VisionEncoderConfigFor(d, heads, layers, ff, image, patch, proj, act == "gelu")
 	}
 	if act == "gelu" {
 		kv["use_gelu"] = true // llama.cpp's nearest (tanh); this port reads VisionActKey

@@ -97,6 +97,24 @@ type Entry struct {
 	// FileArches are the general.architecture of each output file, when
 	// they are not just Arch (the captioner: qwen2, then clip).
 	FileArches []string
+	// SynthSizes maps `models synth --size` (tiny, full) to the size the
+	// architecture's Config takes for this role, where they differ: the
+	// clip roles image-encoder and embedder are image encoders (clip sizes
+	// vit-h, vit-l, tiny-encoder, tiny-embedder), not LLaVA mmproj files.
+	SynthSizes map[string]string
+	// ProjectorType, when set, is the clip.projector_type the role's file
+	// must have: "none" (an image encoder) for image-encoder and embedder,
+	// so that Check refuses an mmproj put in their place.
+	ProjectorType string
+}
+
+// SynthSize is the architecture size `models synth --size size` writes
+// for this role.
+func (e Entry) SynthSize(size string) string {
+	if s, ok := e.SynthSizes[size]; ok {
+		return s
+	}
+	return size
 }
 
 // Arches lists the general.architecture of each of the role's files.
@@ -210,13 +228,14 @@ defamatory or discriminatory use, no impersonation, no medical or legal advice,
 		Issue:  "issue 12: IP-Adapter",
 	},
 	{
-		Role: ImageEncoder, Arch: "clip-vision", Model: "h94/IP-Adapter models/image_encoder (CLIP ViT-H/14)", Licence: "Apache-2.0",
+		Role: ImageEncoder, Arch: "clip", Model: "h94/IP-Adapter models/image_encoder (CLIP ViT-H/14, CLIPVisionModelWithProjection)", Licence: "Apache-2.0",
 		Files: []Source{
 			hf("h94/IP-Adapter", "models/image_encoder/config.json", "image-encoder/config.json"),
 			hf("h94/IP-Adapter", "models/image_encoder/model.safetensors", "image-encoder/model.safetensors"),
 		},
-		Inputs: []string{"image-encoder"},
-		Issue:  "issue 12: the IP-Adapter's CLIP ViT-H image encoder",
+		Inputs:        []string{"image-encoder"},
+		SynthSizes:    map[string]string{"tiny": "tiny-encoder", "full": "vit-h"}, // clip.VisionSizeTinyEncoder, VisionSizeViTH
+		ProjectorType: "none",                                                     // clip.VisionProjectorNone
 	},
 	{
 		Role: LPIPS, Arch: "lpips", Model: "LPIPS v0.1 alex (richzhang/PerceptualSimilarity) on torchvision AlexNet", Licence: "BSD-2-Clause (LPIPS), BSD-3-Clause (torchvision)",
@@ -227,13 +246,14 @@ defamatory or discriminatory use, no impersonation, no medical or legal advice,
 		Inputs: []string{"lpips/alexnet-owt-7be5be79.pth", "lpips/alex.pth"},
 	},
 	{
-		Role: Embedder, Arch: "clip-vision", Model: "openai/clip-vit-large-patch14 (vision tower, image embeddings)", Licence: "MIT",
+		Role: Embedder, Arch: "clip", Model: "openai/clip-vit-large-patch14 (CLIPModel; its vision tower and visual projection: image embeddings)", Licence: "MIT",
 		Files: []Source{
 			hf("openai/clip-vit-large-patch14", "config.json", "embedder/config.json"),
 			hf("openai/clip-vit-large-patch14", "model.safetensors", "embedder/model.safetensors"),
 		},
-		Inputs: []string{"embedder"},
-		Issue:  "issue 12/13: a standalone CLIP vision model (the image encoder's architecture)",
+		Inputs:        []string{"embedder"},
+		SynthSizes:    map[string]string{"tiny": "tiny-embedder", "full": "vit-l"}, // clip.VisionSizeTinyEmbedder, VisionSizeViTL
+		ProjectorType: "none",                                                      // clip.VisionProjectorNone
 	},
 }
 

@@ -139,6 +139,11 @@ func Check(dir string, o CheckOptions) ([]Finding, error) {
 				ok = false
 				break
 			}
+			if err := checkProjector(r, meta); err != nil {
+				fail(Finding{r, "valid " + f.Arch + " GGUF " + f.Path, "FAIL", err.Error()}, badinput.Errorf("%s: role %s: %v", p, r, err))
+				ok = false
+				break
+			}
 			metas[r] = append(metas[r], meta)
 			if o.Load {
 				l, err := bindings.Open(p, bindings.Options{Arch: f.Arch, Device: "cpu"})
@@ -193,6 +198,20 @@ func Check(dir string, o CheckOptions) ([]Finding, error) {
 		out = append(out, Finding{p.A, p.What, "ok", fmt.Sprintf("%d (%s %s, %s %s)", wa, fa, ka, fb, kb)})
 	}
 	return out, firstErr
+}
+
+// checkProjector refuses a clip file of the wrong kind for its role: the
+// image-encoder and embedder roles need an image encoder
+// (clip.projector_type "none"), not a LLaVA mmproj.
+func checkProjector(r Role, meta *fsggml.GGML) error {
+	e, ok := Lookup(Catalogue, r)
+	if !ok || e.ProjectorType == "" || meta.KV().Architecture() != e.Arch {
+		return nil
+	}
+	if pt := meta.KV().String("projector_type"); pt != e.ProjectorType {
+		return fmt.Errorf("%s.projector_type is %q, the role needs %q (an image encoder with its visual projection, e.g. `multisc convert --arch clip` on a CLIPVisionModelWithProjection folder)", e.Arch, pt, e.ProjectorType)
+	}
+	return nil
 }
 
 func roleErr(r Role, err error) error {

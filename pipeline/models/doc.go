@@ -17,18 +17,30 @@
 //	corrector      bart                 corrector.gguf
 //	generator      sd15                 generator.gguf
 //	ip-adapter     ipadapter            ip-adapter.gguf
-//	image-encoder  clip-vision          image-encoder.gguf   (not yet convertible: issue 12)
+//	image-encoder  clip (image encoder) image-encoder.gguf
 //	lpips          lpips                lpips.gguf
-//	embedder       clip-vision          embedder.gguf        (not yet convertible: issue 12/13)
+//	embedder       clip (image encoder) embedder.gguf
 //
 // A role is convertible when its arch is registered in the binary
-// (bindings.LookupArch with a Convert, or bindings.LookupMultiFile); the
-// two clip-vision roles above become pullable and synthesizable as soon as
-// a package registers "clip-vision" (and is linked through models/all),
-// with no change here. The width checks read the IP-Adapter's
-// ipadapter.cross_dim and ipadapter.image_dim (or, failing those, the
-// input widths of its ip_adapter.1.to_k_ip and image_proj.proj weights);
-// see Check.
+// (bindings.LookupArch with a Convert, or bindings.LookupMultiFile). The
+// image-encoder and embedder roles are models/clip files with
+// clip.projector_type "none" (a bare CLIP image encoder: pooled output,
+// post-LN, visual projection), converted from one folder each: the
+// IP-Adapter's CLIPVisionModelWithProjection (h94/IP-Adapter
+// models/image_encoder: vision_model.*, visual_projection.weight) and the
+// whole CLIPModel openai/clip-vit-large-patch14 (its text tower dropped).
+// `models synth` writes them at the clip sizes of Entry.SynthSizes: tiny →
+// tiny-encoder (projection 24, the tiny IP-Adapter's image_dim) and
+// tiny-embedder; full → vit-h (ViT-H/14, projection 1024) and vit-l
+// (ViT-L/14, projection 768). Check refuses an mmproj (projector "mlp") in
+// those roles, naming the role and file.
+//
+// Width checks (Check; a mismatch names both roles and both files): the
+// captioner LM's hidden size vs its mmproj's projector output; the UNet's
+// sd15.unet.context_dim vs the IP-Adapter's ipadapter.cross_dim; the image
+// encoder's clip.vision.projection_dim vs the IP-Adapter's
+// ipadapter.image_dim (failing those keys, the input widths of
+// ip_adapter.1.to_k_ip and image_proj.proj).
 //
 // # The manifest
 //

@@ -36,13 +36,8 @@ func tinySet(t *testing.T) string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, r := range []Role{ImageEncoder, Embedder} {
-		if res.Skipped[r] == nil || !strings.Contains(res.Skipped[r].Error(), "issue 12") {
-			t.Errorf("role %s: skipped = %v, want a not-yet note naming issue 12", r, res.Skipped[r])
-		}
-	}
-	if len(res.Skipped) != 2 {
-		t.Errorf("skipped %v, want only image-encoder and embedder", res.Skipped)
+	if len(res.Skipped) != 0 {
+		t.Errorf("skipped %v, want every role synthesized", res.Skipped)
 	}
 	synthDir = dir
 	return dir
@@ -74,6 +69,7 @@ func TestSynthSet(t *testing.T) {
 	want := map[Role][]string{
 		Segmenter: {"fcn"}, Detector: {"detr"}, Captioner: {"qwen2", "clip"}, Corrector: {"bart"},
 		Generator: {"sd15"}, IPAdapter: {"ipadapter"}, LPIPS: {"lpips"},
+		ImageEncoder: {"clip"}, Embedder: {"clip"},
 	}
 	if len(set.Manifest.Roles) != len(want) {
 		t.Errorf("manifest roles %v, want %v", set.Manifest.SortedRoles(), want)
@@ -91,6 +87,35 @@ func TestSynthSet(t *testing.T) {
 				t.Errorf("role %s: %v", r, err)
 			}
 		}
+	}
+	// the clip roles are bare image encoders of their tiny sizes: the
+	// encoder's projection is the tiny IP-Adapter's image_dim
+	for _, c := range []struct {
+		role      Role
+		proj, blk int
+		act       string
+	}{
+		{ImageEncoder, ipadapter.TinyOptions().ImageDim, 3, clip.VisionGELUErf},
+		{Embedder, 16, 2, clip.VisionQuickGELU},
+	} {
+		p, err := set.Path(c.role)
+		if err != nil {
+			t.Fatal(err)
+		}
+		v, err := clip.OpenVision(p, bindings.Options{Device: "cpu", Threads: 1})
+		if err != nil {
+			t.Fatalf("role %s: %v", c.role, err)
+		}
+		m := v.Model
+		proj := -1
+		if m.Tower.Proj != nil {
+			proj = m.Tower.Proj.Dim(1)
+		}
+		if m.ProjectorType != clip.VisionProjectorNone || proj != c.proj || m.Layers != c.blk || m.Act != c.act {
+			t.Errorf("role %s: projector %q, projection %d, %d layers, act %q; want none, %d, %d, %q",
+				c.role, m.ProjectorType, proj, m.Layers, m.Act, c.proj, c.blk, c.act)
+		}
+		v.Close()
 	}
 	// same seed, same bytes
 	dir2 := t.TempDir()
@@ -112,8 +137,19 @@ func TestMissingRole(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	_, err = set.Path(ImageEncoder)
-	if err == nil || !badinput.Is(err) || !strings.Contains(err.Error(), "multisc models pull image-encoder --out "+set.Dir) {
+	// a role the manifest does not list
+	less := t.TempDir()
+	m := set.Manifest
+	m.Roles = map[Role]RoleFiles{LPIPS: set.Manifest.Roles[LPIPS]}
+	if err := WriteManifest(less, m); err != nil {
+		t.Fatal(err)
+	}
+	lessSet, err := Open(less)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = lessSet.Path(ImageEncoder)
+	if err == nil || !badinput.Is(err) || !strings.Contains(err.Error(), "multisc models pull image-encoder --out "+less) {
 		t.Errorf("missing role: %v, want a bad-input error with the pull command", err)
 	}
 	// a listed file that is gone
@@ -152,8 +188,8 @@ func TestCheck(t *testing.T) {
 			t.Errorf("finding %v", f)
 		}
 	}
-	if oks != 7 || widthOK != 2 || skipped != 1 {
-		t.Errorf("findings ok=%d width=%d skipped=%d, want 7, 2, 1: %v", oks, widthOK, skipped, fs)
+	if oks != 9 || widthOK != 3 || skipped != 0 {
+		t.Errorf("findings ok=%d width=%d skipped=%d, want 9, 3, 0: %v", oks, widthOK, skipped, fs)
 	}
 	byCheck := map[string]Finding{}
 	for _, f := range fs {
@@ -164,8 +200,9 @@ func TestCheck(t *testing.T) {
 		t.Errorf("UNet/IP-Adapter width check: %v", ip)
 	}
 	enc := byCheck["image encoder embedding = IP-Adapter image embedding input"]
-	if enc.Status != "skipped" || !strings.Contains(enc.Detail, "role image-encoder absent") {
-		t.Errorf("image encoder/IP-Adapter width check: %v", enc)
+	want := fmt.Sprintf("%d (image-encoder.gguf clip.vision.projection_dim, ip-adapter.gguf ipadapter.image_dim)", ipadapter.TinyOptions().ImageDim)
+	if enc.Status != "ok" || enc.Detail != want {
+		t.Errorf("image encoder/IP-Adapter width check: %v, want ok %q", enc, want)
 	}
 }
 
@@ -274,8 +311,8 @@ func TestVerify(t *testing.T) {
 		t.Fatal(err)
 	}
 	fs, err := Verify(dir)
-	if err != nil || len(fs) != 8 {
-		t.Fatalf("verify: %v, %d findings (want 8 files)", err, len(fs))
+	if err != nil || len(fs) != 10 {
+		t.Fatalf("verify: %v, %d findings (want 10 files)", err, len(fs))
 	}
 	// flip one byte near the end of a file
 	p := filepath.Join(dir, "lpips.gguf")
@@ -326,10 +363,23 @@ func TestParseRole(t *testing.T) {
 	if err == nil || !badinput.Is(err) {
 		t.Errorf("pull unknown role: %v", err)
 	}
-	// refused before any download (TestMain's guard fails a test that
-	// dials beyond the loopback)
-	_, err = Pull(context.Background(), []Role{ImageEncoder}, PullOptions{Out: t.TempDir()})
-	if err == nil || !badinput.Is(err) || !strings.Contains(err.Error(), "not yet convertible") || !strings.Contains(err.Error(), "issue 12") {
+	// a role whose architecture is not in the binary is refused before
+	// any download (TestMain's guard fails a test that dials beyond the
+	// loopback)
+	cat := append([]Entry(nil), Catalogue...)
+	for i := range cat {
+		if cat[i].Role == ImageEncoder {
+			cat[i].Arch, cat[i].Issue = "clip-nope", "issue 99"
+		}
+	}
+	_, err = Pull(context.Background(), []Role{ImageEncoder}, PullOptions{Out: t.TempDir(), Catalogue: cat})
+	if err == nil || !badinput.Is(err) || !strings.Contains(err.Error(), "not yet convertible") || !strings.Contains(err.Error(), "issue 99") {
 		t.Errorf("pull image-encoder: %v", err)
+	}
+	// every role of the shipped catalogue is convertible and synthesizable
+	for _, e := range Catalogue {
+		if !e.Convertible() || !e.Synthesizable() {
+			t.Errorf("role %s (arch %s): convertible %v, synthesizable %v", e.Role, e.Arch, e.Convertible(), e.Synthesizable())
+		}
 	}
 }

@@ -16,6 +16,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/multisc/multisc/bindings"
 	"github.com/multisc/multisc/bindings/badinput"
 	"github.com/multisc/multisc/bindings/checkpoint"
 )
@@ -43,6 +44,87 @@ var fixtures = map[string]string{
 	"ip-adapter/ip-adapter_sd15.safetensors":    "ipadapter/testdata/ip_tiny.safetensors",
 	"lpips/alexnet-owt-7be5be79.pth":            "lpips/testdata/alexnet_tiny.pth",
 	"lpips/alex.pth":                            "lpips/testdata/alex_tiny.pth",
+	"image-encoder/config.json":                 "clip/testdata/cliph_tower/config.json",
+	"image-encoder/model.safetensors":           imageEncoderST,
+	"embedder/config.json":                      embedderConfig,
+	"embedder/model.safetensors":                embedderST,
+}
+
+// The clip roles' fixtures in their publishers' layouts, made from
+// models/clip's parity towers: imageEncoderST is the ViT-H-style tower
+// (CLIPVisionModelWithProjection: vision_model.*, visual_projection) as
+// model.safetensors, h94/IP-Adapter models/image_encoder's layout;
+// embedderConfig and embedderST are a whole CLIPModel, as
+// openai/clip-vit-large-patch14 publishes it: config.json with
+// text_config and vision_config, one model.safetensors holding the text
+// tower, both projections and logit_scale besides the vision tower.
+const (
+	imageEncoderST = "<image-encoder safetensors>"
+	embedderConfig = "<embedder config.json>"
+	embedderST     = "<embedder safetensors>"
+)
+
+// embedderProj is the tiny embedder fixture's projection width.
+const embedderProj = 16
+
+// clipFixture builds the clip roles' fixtures.
+func clipFixture(t *testing.T, fx string) []byte {
+	t.Helper()
+	switch fx {
+	case imageEncoderST:
+		sd, err := checkpoint.Load("../../models/clip/testdata/cliph_tower/pytorch_model.bin")
+		if err != nil {
+			t.Fatal(err)
+		}
+		return safetensorsF32(sd)
+	case embedderConfig:
+		b, err := os.ReadFile("../../models/clip/testdata/clip_tower/config.json")
+		if err != nil {
+			t.Fatal(err)
+		}
+		var vc map[string]any
+		if err := json.Unmarshal(b, &vc); err != nil {
+			t.Fatal(err)
+		}
+		vc["projection_dim"] = embedderProj
+		cfg := map[string]any{
+			"architectures": []string{"CLIPModel"}, "model_type": "clip", "projection_dim": embedderProj,
+			"text_config": map[string]any{"model_type": "clip_text_model", "hidden_size": 16, "num_hidden_layers": 1,
+				"num_attention_heads": 2, "intermediate_size": 32, "vocab_size": 50, "max_position_embeddings": 8, "projection_dim": embedderProj},
+			"vision_config": vc,
+		}
+		out, err := json.MarshalIndent(cfg, "", " ")
+		if err != nil {
+			t.Fatal(err)
+		}
+		return out
+	case embedderST:
+		sd, err := checkpoint.Load("../../models/clip/testdata/clip_tower/pytorch_model.bin")
+		if err != nil {
+			t.Fatal(err)
+		}
+		d := sd["vision_model.post_layernorm.weight"].Shape[0]
+		det := func(shape ...int) *checkpoint.Tensor {
+			n := 1
+			for _, s := range shape {
+				n *= s
+			}
+			v := make([]float32, n)
+			for i := range v {
+				v[i] = float32(math.Sin(float64(3*i+1))) / float32(math.Sqrt(float64(shape[len(shape)-1])))
+			}
+			return &checkpoint.Tensor{Shape: shape, Data: v}
+		}
+		sd["visual_projection.weight"] = det(embedderProj, d)
+		sd["text_projection.weight"] = det(embedderProj, 16)
+		sd["text_model.embeddings.token_embedding.weight"] = det(50, 16)
+		sd["text_model.embeddings.position_embedding.weight"] = det(8, 16)
+		sd["text_model.final_layer_norm.weight"] = det(16)
+		sd["logit_scale"] = &checkpoint.Tensor{Shape: []int{}, Data: []float32{4.6052}}
+		return safetensorsF32(sd)
+	}
+	t.Fatalf("no fixture %s", fx)
+	return nil
 }
 
 // nanoLLaVA names the fixture built in nanoLLaVA's layout: one
@@ -54,6 +136,9 @@ const nanoLLaVA = "<nanollava>"
 // fixture returns a fixture file's bytes.
 func fixture(t *testing.T, fx string) []byte {
 	t.Helper()
+	if strings.HasPrefix(fx, "<") && fx != nanoLLaVA {
+		return clipFixture(t, fx)
+	}
 	if fx != nanoLLaVA {
 		b, err := os.ReadFile(filepath.Join("..", "..", "models", fx))
 		if err != nil {
@@ -215,10 +300,11 @@ func TestPullAll(t *testing.T) {
 	if err != nil {
 		t.Fatalf("%v\n%s", err, log.String())
 	}
-	if len(m.Roles) != 7 || m.Roles[IPAdapter].Files == nil {
-		t.Errorf("roles %v, want the 7 convertible ones (ip-adapter among them)", m.SortedRoles())
+	if len(m.Roles) != len(Roles) || m.Roles[IPAdapter].Files == nil {
+		t.Errorf("roles %v, want all %d (ip-adapter among them)", m.SortedRoles(), len(Roles))
 	}
-	for _, want := range []string{"skipping role image-encoder is not yet convertible", "skipping role embedder is not yet convertible", "CreativeML OpenRAIL-M", "ip-adapter: converted ip-adapter.gguf (ipadapter", "overall 18/18 files"} {
+	for _, want := range []string{"CreativeML OpenRAIL-M", "ip-adapter: converted ip-adapter.gguf (ipadapter",
+		"image-encoder: converted image-encoder.gguf (clip", "embedder: converted embedder.gguf (clip", "overall 22/22 files"} {
 		if !strings.Contains(log.String(), want) {
 			t.Errorf("progress lacks %q:\n%s", want, log.String())
 		}
@@ -227,14 +313,31 @@ func TestPullAll(t *testing.T) {
 	if err != nil {
 		t.Error(err)
 	}
-	var ipWidth bool
+	var ipWidth, encWidth bool
 	for _, f := range fs {
 		if strings.HasPrefix(f.Check, "UNet cross-attention width") {
 			ipWidth = f.Status == "ok"
 		}
+		if strings.HasPrefix(f.Check, "image encoder embedding") {
+			encWidth = f.Status == "ok"
+		}
 	}
-	if !ipWidth {
-		t.Errorf("the pulled UNet and IP-Adapter widths are not checked ok: %v", fs)
+	if !ipWidth || !encWidth {
+		t.Errorf("the pulled UNet, IP-Adapter and image encoder widths are not checked ok: %v", fs)
+	}
+	// the clip roles are image encoders with their publishers' shapes
+	for _, c := range []struct {
+		r    Role
+		proj uint32
+	}{{ImageEncoder, 24}, {Embedder, embedderProj}} {
+		meta, err := bindings.Header(filepath.Join(o.Out, string(c.r)+".gguf"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		kv := meta.KV()
+		if kv.String("projector_type") != "none" || kv.Uint("vision.projection_dim") != c.proj {
+			t.Errorf("role %s: projector_type %q projection_dim %d, want none %d", c.r, kv.String("projector_type"), kv.Uint("vision.projection_dim"), c.proj)
+		}
 	}
 	if _, err := Verify(o.Out); err != nil {
 		t.Error(err)
@@ -249,7 +352,8 @@ func TestPullAll(t *testing.T) {
 	for local, fx := range fixtures {
 		b := fixture(t, fx)
 		dst := filepath.Join(from, filepath.FromSlash(local))
-		if !strings.HasPrefix(local, "captioner/") && !strings.HasPrefix(local, "corrector/") {
+		if !strings.HasPrefix(local, "captioner/") && !strings.HasPrefix(local, "corrector/") &&
+			!strings.HasPrefix(local, "image-encoder/") && !strings.HasPrefix(local, "embedder/") {
 			dst = filepath.Join(from, filepath.Base(local)) // flat where names are unique
 		}
 		os.MkdirAll(filepath.Dir(dst), 0o755)

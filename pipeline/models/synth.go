@@ -42,6 +42,9 @@ func SynthSet(dir, size string, seed uint64, typ string) (SynthResult, error) {
 		}
 		rf.Type = typ
 		rf.Source = fmt.Sprintf("synth %s seed %d (random weights)", size, seed)
+		if s := e.SynthSize(size); s != size {
+			rf.Source = fmt.Sprintf("synth %s (%s %s) seed %d (random weights)", size, e.Arch, s, seed)
+		}
 		res.Manifest.Roles[r] = rf
 	}
 	if err := WriteManifest(dir, res.Manifest); err != nil {
@@ -61,7 +64,7 @@ func synthRole(dir string, e Entry, size string, seed uint64, t fsggml.TensorTyp
 		if len(written) != len(outs) {
 			return RoleFiles{}, fmt.Errorf("role %s: %s wrote %d files, want %d", e.Role, e.Arch, len(written), len(outs))
 		}
-	} else if err := bindings.Synth(e.Arch, size, seed, t, first); err != nil {
+	} else if err := bindings.Synth(e.Arch, e.SynthSize(size), seed, t, first); err != nil {
 		return RoleFiles{}, fmt.Errorf("role %s: %w", e.Role, err)
 	}
 	return record(dir, e)

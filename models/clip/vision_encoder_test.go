@@ -1,0 +1,89 @@
+package clip
+
+import (
+	"fmt"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	fsggml "github.com/ollama/ollama/fs/ggml"
+
+	"github.com/multisc/multisc/bindings"
+)
+
+// TestVisionEncoderSizes: every size VisionConfig takes yields a tensor
+// list; the encoder sizes have no LLaVA projector and a visual projection
+// of their projection width; an unknown size names them all.
+func TestVisionEncoderSizes(t *testing.T) {
+	for _, size := range VisionSizes {
+		t.Run(size, func(t *testing.T) {
+			kv, err := VisionConfig(size)
+			if err != nil {
+				t.Fatal(err)
+			}
+			full := fsggml.KV{"general.architecture": VisionArch}
+			for k, v := range kv {
+				full[VisionArch+"."+k] = v
+			}
+			specs, err := VisionTensors(full)
+			if err != nil {
+				t.Fatal(err)
+			}
+			names := map[string][]uint64{}
+			for _, s := range specs {
+				names[s.Name] = s.Shape
+			}
+			_, enc := visionEncoderSizes[size]
+			proj, hasProj := names["v.proj.weight"]
+			_, hasMM := names["mm.0.weight"]
+			if hasProj != enc || hasMM == enc {
+				t.Errorf("v.proj.weight %v, mm.0.weight %v; want an encoder: %v", hasProj, hasMM, enc)
+			}
+			if enc && (proj[1] != uint64(kv["vision.projection_dim"].(uint32)) || proj[0] != uint64(kv["vision.embedding_length"].(uint32))) {
+				t.Errorf("v.proj.weight %v, want [embedding_length, projection_dim]", proj)
+			}
+		})
+	}
+	_, err := VisionConfig("vit-g")
+	if err == nil || !strings.Contains(err.Error(), "vit-h") || !strings.Contains(err.Error(), "tiny-embedder") {
+		t.Errorf("unknown size: %v", err)
+	}
+}
+
+// TestVisionEncoderConfigMatchesConverter: a synthesized encoder carries
+// the same metadata as one converted from a CLIPVisionModelWithProjection
+// folder of that shape (testdata/cliph_tower: 32 wide, 4 heads, 3 layers,
+// ff 64, 28², patch 7, projection 24, hidden_act gelu), so that synthetic
+// sets stand in for pulled ones.
+func TestVisionEncoderConfigMatchesConverter(t *testing.T) {
+	out := filepath.Join(t.TempDir(), "cliph.gguf")
+	if err := bindings.ConvertFiles(VisionArch, []string{"testdata/cliph_tower"}, fsggml.TensorTypeF32, out); err != nil {
+		t.Fatal(err)
+	}
+	meta, err := bindings.Header(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := meta.KV()
+	want := VisionEncoderConfigFor(32, 4, 3, 64, 28, 7, VisionTinyEncoderDim, true)
+	for k, v := range want {
+		g, ok := got[VisionArch+"."+k]
+		if !ok {
+			t.Errorf("converted file lacks clip.%s", k)
+			continue
+		}
+		if _, isArr := v.([]float32); isArr {
+			g = got.Floats(k) // arrays decode as fsggml's array type
+		}
+		if fmt.Sprint(g) != fmt.Sprint(v) {
+			t.Errorf("clip.%s = %v converted, %v synthesized", k, g, v)
+		}
+	}
+	for k := range got {
+		if s, ok := strings.CutPrefix(k, VisionArch+"."); ok {
+			if _, ok := want[s]; !ok && s != "block_count" {
+				t.Errorf("converted file has clip.%s, a synthesized one does not", s)
+			}
+		}
+	}
+}
