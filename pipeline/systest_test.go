@@ -1,8 +1,7 @@
 package pipeline
 
 import (
-	"crypto/sha256"
-	"encoding/hex"
+	"fmt"
 	"image"
 	"image/color"
 	"os"
@@ -10,9 +9,6 @@ import (
 	"sync"
 	"testing"
 
-	fsggml "github.com/ollama/ollama/fs/ggml"
-
-	"github.com/multisc/multisc/bindings"
 	"github.com/multisc/multisc/pipeline/models"
 )
 
@@ -43,7 +39,7 @@ func tinySet(t testing.TB) string {
 			return
 		}
 		tinyDir = filepath.Join(root, "tiny")
-		tinyErr = MakeTinySet(tinyDir, "../models/clip/testdata/cliph_tower")
+		tinyErr = MakeTinySet(tinyDir)
 	})
 	if tinyErr != nil {
 		t.Fatal(tinyErr)
@@ -51,12 +47,8 @@ func tinySet(t testing.TB) string {
 	return tinyDir
 }
 
-// MakeTinySet writes `models synth --size tiny` into dir and, where the
-// synth set lacks the image-encoder and embedder roles (their catalogue
-// arch not yet registered), converts the ViT-H-style test tower of
-// models/clip (projection 24 = the tiny IP-Adapter's image_dim) into both
-// and lists them under arch clip.
-func MakeTinySet(dir, tower string) error {
+// MakeTinySet writes `models synth --size tiny` (every role) into dir.
+func MakeTinySet(dir string) error {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return err
 	}
@@ -64,29 +56,12 @@ func MakeTinySet(dir, tower string) error {
 	if err != nil {
 		return err
 	}
-	m := res.Manifest
-	for _, r := range []models.Role{models.ImageEncoder, models.Embedder} {
-		if _, ok := m.Roles[r]; ok {
-			continue
+	for _, r := range models.Roles {
+		if _, ok := res.Manifest.Roles[r]; !ok {
+			return fmt.Errorf("models synth --size tiny skipped role %s: %v", r, res.Skipped[r])
 		}
-		for i := range models.Catalogue {
-			if models.Catalogue[i].Role == r {
-				models.Catalogue[i].Arch = "clip" // the roles' arch once registered
-			}
-		}
-		rel := string(r) + ".gguf"
-		if err := bindings.ConvertFiles("clip", []string{tower}, fsggml.TensorTypeF32, filepath.Join(dir, rel)); err != nil {
-			return err
-		}
-		b, err := os.ReadFile(filepath.Join(dir, rel))
-		if err != nil {
-			return err
-		}
-		sum := sha256.Sum256(b)
-		m.Roles[r] = models.RoleFiles{Arch: "clip", Type: "f32", Source: "converted " + tower,
-			Files: []models.File{{Path: rel, Arch: "clip", Size: int64(len(b)), SHA256: hex.EncodeToString(sum[:])}}}
 	}
-	return models.WriteManifest(dir, m)
+	return nil
 }
 
 // testImage is a 64×48 picture with a few flat regions and an edge.
