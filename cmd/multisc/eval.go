@@ -1,7 +1,6 @@
 package main
 
 import (
-	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -19,9 +18,15 @@ import (
 )
 
 // openEvalRunner opens the Multi-SC system on a models folder for a sweep,
-// on env's --device and --threads. The system's package sets it; tests set a
-// fake. The Closer frees the models.
-var openEvalRunner func(env *Env, modelsDir string) (eval.Runner, io.Closer, error)
+// with the settings flags' options (device and threads included). Tests set
+// a fake. The Closer frees the models.
+var openEvalRunner = func(env *Env, modelsDir string, o pipeline.SystemOptions) (eval.Runner, io.Closer, error) {
+	s, err := pipeline.OpenSystem(modelsDir, o)
+	if err != nil {
+		return nil, nil, err
+	}
+	return s, s, nil
+}
 
 func init() {
 	var (
@@ -29,6 +34,9 @@ func init() {
 		limit                                                            int
 		seed                                                             uint64
 		noReuse                                                          bool
+		sf                                                               systemFlags
+		settings                                                         []string
+		flagSet                                                          *pflag.FlagSet
 	)
 	sweepCmd := &command{
 		Name:  "eval",
@@ -61,6 +69,7 @@ directly too). Ctrl-C stops after the row in progress; a second Ctrl-C at once.`
 			fs.Uint64Var(&seed, "seed", 1, "base seed of every row's seeds")
 			fs.StringVar(&modelsDir, "models", "", "models folder (models.json)")
 			fs.StringVar(&out, "out", "", "sweep folder (created if missing; resumed if it holds this sweep)")
+			settings, flagSet = sf.addSettings(fs, flagsTransmit|flagsReceive), fs
 			fs.BoolVar(&noReuse, "no-reuse", false, "transmit again for every row (same rows, slower): to measure what the reuse saves")
 		},
 		Run: func(env *Env, args []string) error {
@@ -94,6 +103,15 @@ directly too). Ctrl-C stops after the row in progress; a second Ctrl-C at once.`
 			case limit < 0:
 				return badInput("--limit %d: want 0 (all) or more", limit)
 			}
+			o, err := sf.options(env, flagsTransmit|flagsReceive, p.Methods, true)
+			if err != nil {
+				return err
+			}
+			// The settings shape every row: a resume must use the same ones.
+			p.Settings = map[string]string{}
+			for _, name := range settings {
+				p.Settings[name] = flagSet.Lookup(name).Value.String()
+			}
 			ds, err := dataset.Open(kind, root, dataset.Options{Split: split, Limit: limit})
 			if err != nil {
 				return err
@@ -103,10 +121,7 @@ directly too). Ctrl-C stops after the row in progress; a second Ctrl-C at once.`
 				return err
 			}
 			s.NoReuse = noReuse
-			if openEvalRunner == nil {
-				return errors.New("eval: this build has no Multi-SC system to run the sweep (openEvalRunner is not wired)")
-			}
-			runner, closer, err := openEvalRunner(env, modelsDir)
+			runner, closer, err := openEvalRunner(env, modelsDir, o)
 			if err != nil {
 				return err
 			}

@@ -59,7 +59,7 @@ func withFakeRunner(t *testing.T) *evalFake {
 	t.Helper()
 	f := &evalFake{}
 	old := openEvalRunner
-	openEvalRunner = func(env *Env, dir string) (eval.Runner, io.Closer, error) {
+	openEvalRunner = func(env *Env, dir string, _ pipeline.SystemOptions) (eval.Runner, io.Closer, error) {
 		f.opened++
 		f.modelsDir, f.device = dir, env.Device
 		return f, f, nil
@@ -228,20 +228,6 @@ func snapshotTree(t *testing.T, dir string) string {
 	return b.String()
 }
 
-func TestEvalWithoutSystem(t *testing.T) {
-	old := openEvalRunner
-	openEvalRunner = nil
-	defer func() { openEvalRunner = old }()
-	out := filepath.Join(t.TempDir(), "o")
-	_, stderr, code := runCLI(t, sweepArgs(evalImages(t, 1), out)...)
-	if code != 1 || !strings.Contains(stderr, "openEvalRunner") {
-		t.Fatalf("exit %d: %s", code, stderr)
-	}
-	if _, err := os.Stat(out); !errors.Is(err, os.ErrNotExist) {
-		t.Error("the sweep folder was created without a runner")
-	}
-}
-
 func TestEvalHelp(t *testing.T) {
 	stdout, _, code := runCLI(t, "eval", "--help")
 	if code != 0 || !strings.Contains(stdout, "eval report DIR") || !strings.Contains(stdout, "--shard") {
@@ -267,7 +253,7 @@ func TestEvalInterruptChild(t *testing.T) {
 	if os.Getenv("MULTISC_EVAL_SLOW") != "" {
 		delay = time.Minute
 	}
-	openEvalRunner = func(env *Env, dir string) (eval.Runner, io.Closer, error) {
+	openEvalRunner = func(env *Env, dir string, _ pipeline.SystemOptions) (eval.Runner, io.Closer, error) {
 		return slowRunner{f, delay}, f, nil
 	}
 	os.Exit(run(sweepArgs(root, out), os.Stdout, os.Stderr))

@@ -23,6 +23,7 @@ import (
 // setting the verb uses.
 type systemFlags struct {
 	models, out, method, channel, size string
+	dataset                            string // the seeds' dataset name (run --dataset)
 	seed                               uint64
 	snr                                float64
 	o                                  pipeline.SystemOptions
@@ -35,13 +36,27 @@ const (
 )
 
 func (sf *systemFlags) add(fs *pflag.FlagSet, which int) {
-	sf.o = pipeline.DefaultSystemOptions()
-	o := &sf.o
 	fs.StringVar(&sf.models, "models", "", "models folder with models.json (from 'multisc models pull' or 'models synth')")
 	fs.StringVar(&sf.out, "out", "", "output folder (made if missing)")
 	fs.Uint64Var(&sf.seed, "seed", 0, "base seed (per-image and per-row seeds derive from it as in 'multisc eval')")
 	if which&flagsTransmit != 0 {
 		fs.StringVar(&sf.method, "method", pipeline.MethodFusion, "method: "+strings.Join(pipeline.Methods, ", "))
+	}
+	if which&flagsReceive != 0 {
+		fs.StringVar(&sf.channel, "channel", "awgn", "channel: awgn or rayleigh")
+		fs.Float64Var(&sf.snr, "snr", 5, "SNR: Es/N0 in dB")
+	}
+	sf.addSettings(fs, which)
+}
+
+// addSettings registers the pipeline.SystemOptions flags of the groups in
+// which (and --size); 'multisc eval' takes them too. It returns their names.
+func (sf *systemFlags) addSettings(fs *pflag.FlagSet, which int) []string {
+	sf.o = pipeline.DefaultSystemOptions()
+	o := &sf.o
+	before := map[string]bool{}
+	fs.VisitAll(func(f *pflag.Flag) { before[f.Name] = true })
+	if which&flagsTransmit != 0 {
 		fs.Float64Var(&o.FusionEps, "eps", o.FusionEps, "fusion distance, a fraction of the image diagonal")
 		fs.Float64Var(&o.DetectThreshold, "threshold", o.DetectThreshold, "DETR score threshold")
 		fs.IntVar(&o.MinBlock, "min-size", o.MinBlock, "minimum block side in pixels")
@@ -52,8 +67,6 @@ func (sf *systemFlags) add(fs *pflag.FlagSet, which int) {
 		fs.IntVar(&o.JPEGQuality, "jpeg-quality", o.JPEGQuality, "digital slice's JPEG quality 1..100")
 	}
 	if which&flagsReceive != 0 {
-		fs.StringVar(&sf.channel, "channel", "awgn", "channel: awgn or rayleigh")
-		fs.Float64Var(&sf.snr, "snr", 5, "SNR: Es/N0 in dB")
 		fs.StringVar(&o.Modulation, "modulation", o.Modulation, "modulation: "+strings.Join(channel.ModulationNames(), ", "))
 		fs.StringVar(&o.TextCode, "text-code", o.TextCode, "caption code: none (the paper) or ldpc-N-R")
 		fs.StringVar(&o.SliceCode, "slice-code", o.SliceCode, "digital slice's LDPC code")
@@ -67,6 +80,31 @@ func (sf *systemFlags) add(fs *pflag.FlagSet, which int) {
 		fs.StringVar(&o.TextMode, "text-mode", o.TextMode, "several captions: chunks (77 tokens each) or join")
 		fs.StringVar(&o.Negative, "negative", o.Negative, "negative prompt")
 	}
+	var names []string
+	fs.VisitAll(func(f *pflag.Flag) {
+		if !before[f.Name] {
+			names = append(names, f.Name)
+		}
+	})
+	return names
+}
+
+// options checks the settings flags and returns the system's options for
+// the methods given, on the global flags' device and threads.
+func (sf *systemFlags) options(env *Env, which int, methods []string, metrics bool) (pipeline.SystemOptions, error) {
+	o := sf.o
+	if which&flagsReceive != 0 {
+		w, h, err := parseSize(sf.size)
+		if err != nil {
+			return o, err
+		}
+		o.Width, o.Height = w, h
+	}
+	o.Model = bindings.Options{Device: env.Device, Threads: env.Threads}
+	o.Methods = methods
+	o.NoMetrics = !metrics
+	o.Progress = func(msg string) { fmt.Fprintf(env.Stderr, "multisc: %s\n", msg) }
+	return o, o.Check()
 }
 
 // open checks the flags and opens the models folder for the methods given.
@@ -78,11 +116,6 @@ func (sf *systemFlags) open(env *Env, which int, methods []string, metrics bool)
 		return nil, badInput("--out DIR is required")
 	}
 	if which&flagsReceive != 0 {
-		w, h, err := parseSize(sf.size)
-		if err != nil {
-			return nil, err
-		}
-		sf.o.Width, sf.o.Height = w, h
 		if _, err := channel.ParseChannel(sf.channel, 1, "zf"); err != nil {
 			return nil, err
 		}
@@ -90,14 +123,11 @@ func (sf *systemFlags) open(env *Env, which int, methods []string, metrics bool)
 			return nil, badInput("--snr %v: want a finite Es/N0 in dB within ±200", sf.snr)
 		}
 	}
-	o := sf.o
-	o.Model = bindings.Options{Device: env.Device, Threads: env.Threads}
-	o.Methods = methods
-	o.NoMetrics = !metrics
-	o.Progress = func(msg string) { fmt.Fprintf(env.Stderr, "multisc: %s\n", msg) }
-	if err := o.Check(); err != nil {
+	o, err := sf.options(env, which, methods, metrics)
+	if err != nil {
 		return nil, err
 	}
+	sf.o.Width, sf.o.Height = o.Width, o.Height
 	s, err := pipeline.OpenSystem(sf.models, o)
 	if err != nil {
 		return nil, err
@@ -204,14 +234,16 @@ the original VLM-CSC used BLIP, ours uses the same captioner as the other
 methods).
 
 Seeds follow 'multisc eval': the transmitter's seed is
-TransmitSeed(--seed, "", NAME, method), the row's RowSeed(--seed, key), NAME
-the image's file name without extension, so run equals the eval row.
+TransmitSeed(--seed, --dataset, NAME, method), the row's RowSeed(--seed,
+key), NAME the image's file name without extension, so run with the sweep's
+--dataset kind, --seed and settings gives the eval row of that image.
 For each image DIR gets NAME_recon.png (the reconstruction), NAME_slice.png
 (the slice sent) and NAME_slice_rx.png (received), NAME_blocks.png (the
 blocks over the image), NAME_captions.txt and NAME.json (the record).
 Progress lines go to stderr.`,
 		Flags: func(fs *pflag.FlagSet) {
 			sf.add(fs, flagsTransmit|flagsReceive)
+			fs.StringVar(&sf.dataset, "dataset", "", "dataset name the seeds derive from: to rerun one row of an eval sweep, its dataset kind (folder, kodak, voc, coco) with the sweep's --seed and settings")
 			fs.BoolVar(&asJSON, "json", false, "print the records as a JSON array")
 		},
 		Run: func(env *Env, args []string) error {
@@ -254,13 +286,13 @@ Progress lines go to stderr.`,
 }
 
 func runOne(s *pipeline.System, sf *systemFlags, path, name string, img image.Image) (pipeline.Record, error) {
-	req := pipeline.TransmitRequest{ImageID: name, Path: path, Image: img, Method: sf.method,
-		Seed: pipeline.TransmitSeed(sf.seed, "", name, sf.method)}
+	req := pipeline.TransmitRequest{Dataset: sf.dataset, ImageID: name, Path: path, Image: img, Method: sf.method,
+		Seed: pipeline.TransmitSeed(sf.seed, sf.dataset, name, sf.method)}
 	tx, err := s.Transmit(req)
 	if err != nil {
 		return pipeline.Record{}, err
 	}
-	seed := pipeline.RowSeed(sf.seed, pipeline.Key{Dataset: "", ImageID: name, Method: sf.method, Channel: sf.channel, SNR: sf.snr})
+	seed := pipeline.RowSeed(sf.seed, pipeline.Key{Dataset: sf.dataset, ImageID: name, Method: sf.method, Channel: sf.channel, SNR: sf.snr})
 	rec, rx, err := s.RowReception(tx, sf.channel, sf.snr, seed)
 	if err != nil {
 		return pipeline.Record{}, err

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"image"
 	"io/fs"
+	"maps"
 	"math"
 	"os"
 	"path/filepath"
@@ -51,6 +52,10 @@ type Params struct {
 	// Models is the models folder the sweep was started with; informative
 	// only (rows record each model file's sha256).
 	Models string `json:"models,omitempty"`
+	// Settings are the system's settings flags (generation size, steps,
+	// modulation, ...) as given: they shape every row, so a resume must
+	// have the same ones.
+	Settings map[string]string `json:"settings,omitempty"`
 }
 
 // differs names the first flag whose value differs between two sweeps'
@@ -81,10 +86,27 @@ func (p *Params) differs(q *Params) string {
 			return fmt.Sprintf("%s differs (sweep has %q, this run %q)", c.flag, c.old, c.new)
 		}
 	}
+	for _, k := range slices.Sorted(maps.Keys(mergeKeys(p.Settings, q.Settings))) {
+		if old, cur := p.Settings[k], q.Settings[k]; old != cur {
+			return fmt.Sprintf("--%s differs (sweep has %q, this run %q)", k, old, cur)
+		}
+	}
 	if !slices.Equal(p.Images, q.Images) {
 		return fmt.Sprintf("--root: the dataset's images changed (sweep has %d, the folder now %d)", len(p.Images), len(q.Images))
 	}
 	return ""
+}
+
+// mergeKeys is the union of two maps' keys.
+func mergeKeys(a, b map[string]string) map[string]bool {
+	u := map[string]bool{}
+	for k := range a {
+		u[k] = true
+	}
+	for k := range b {
+		u[k] = true
+	}
+	return u
 }
 
 // Sweep is a planned sweep: samples × methods × channels × SNRs, in the
