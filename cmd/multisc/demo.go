@@ -147,12 +147,6 @@ alone.`,
 					return err
 				}
 			}
-			if err := prepareOutDir(out); err != nil {
-				return err
-			}
-			if hint := cpuHint(env); hint != "" {
-				fmt.Fprintf(env.Stderr, "multisc: note: %s\n", hint)
-			}
 			o.Model = bindings.Options{Device: env.Device, Threads: env.Threads}
 			o.Methods = demoMethods
 			o.Progress = func(msg string) { fmt.Fprintf(env.Stderr, "multisc: %s\n", msg) }
@@ -164,19 +158,31 @@ alone.`,
 				return err
 			}
 			defer s.Close()
+			if err := prepareOutDir(out); err != nil {
+				return err
+			}
+			if hint := cpuHint(env); hint != "" {
+				fmt.Fprintf(env.Stderr, "multisc: note: %s\n", hint)
+			}
 			if err := imageio.SavePNG(filepath.Join(out, "input.png"), img); err != nil {
 				return outputError("--out", err)
 			}
 			sf := systemFlags{out: out, seed: demoSeed, channel: demoChannel, o: o}
 			var recs []pipeline.Record
 			for _, m := range demoMethods {
-				for _, snr := range demoSNRs {
-					sf.method, sf.snr = m, snr
-					name := fmt.Sprintf("%s_%s_%gdB", demoImageID, m, snr)
-					rec, err := demoRow(s, &sf, img, name)
+				// The transmitter runs once per method; both SNRs reuse it.
+				sf.method = m
+				tx, err := transmitOne(s, &sf, "demo.png", demoImageID, img)
+				if err != nil {
+					return err
+				}
+				for i, snr := range demoSNRs {
+					sf.snr = snr
+					rec, err := receiveOne(s, &sf, tx, fmt.Sprintf("%s_%s_%gdB", demoImageID, m, snr))
 					if err != nil {
 						return err
 					}
+					rec.Reused = i > 0
 					recs = append(recs, rec)
 				}
 			}
@@ -199,28 +205,6 @@ multisc models pull --catalogue), then multisc demo --models DIR.
 			return nil
 		},
 	})
-}
-
-// demoRow runs one method at one SNR like 'multisc run' on an image named
-// demo (same seeds), writing its outputs under name.
-func demoRow(s *pipeline.System, sf *systemFlags, img image.Image, name string) (pipeline.Record, error) {
-	// runOne derives the seeds from the image name; the demo's rows must
-	// share the transmission seeds of an image called "demo", so the
-	// outputs are renamed afterwards rather than the seeds changed.
-	rec, err := runOne(s, sf, "demo.png", demoImageID, img)
-	if err != nil {
-		return rec, err
-	}
-	for _, suffix := range []string{"_recon.png", "_slice.png", "_slice_rx.png", "_blocks.png", "_captions.txt", ".json"} {
-		from := filepath.Join(sf.out, demoImageID+suffix)
-		if _, err := os.Stat(from); err != nil {
-			continue
-		}
-		if err := os.Rename(from, filepath.Join(sf.out, name+suffix)); err != nil {
-			return rec, outputError("--out", err)
-		}
-	}
-	return rec, nil
 }
 
 func demoImage(path string) (image.Image, error) {

@@ -286,17 +286,31 @@ Progress lines go to stderr.`,
 }
 
 func runOne(s *pipeline.System, sf *systemFlags, path, name string, img image.Image) (pipeline.Record, error) {
-	req := pipeline.TransmitRequest{Dataset: sf.dataset, ImageID: name, Path: path, Image: img, Method: sf.method,
-		Seed: pipeline.TransmitSeed(sf.seed, sf.dataset, name, sf.method)}
-	tx, err := s.Transmit(req)
+	tx, err := transmitOne(s, sf, path, name, img)
 	if err != nil {
 		return pipeline.Record{}, err
 	}
-	seed := pipeline.RowSeed(sf.seed, pipeline.Key{Dataset: sf.dataset, ImageID: name, Method: sf.method, Channel: sf.channel, SNR: sf.snr})
+	return receiveOne(s, sf, tx, name)
+}
+
+// transmitOne runs the transmitter on one image; name is its id (the seeds
+// derive from it).
+func transmitOne(s *pipeline.System, sf *systemFlags, path, name string, img image.Image) (*pipeline.Transmission, error) {
+	req := pipeline.TransmitRequest{Dataset: sf.dataset, ImageID: name, Path: path, Image: img, Method: sf.method,
+		Seed: pipeline.TransmitSeed(sf.seed, sf.dataset, name, sf.method)}
+	return s.Transmit(req)
+}
+
+// receiveOne sends a transmission over sf's channel at sf's SNR, receives
+// and scores it, and writes the outputs as DIR/OUTNAME_*.
+func receiveOne(s *pipeline.System, sf *systemFlags, tx *pipeline.Transmission, outName string) (pipeline.Record, error) {
+	req := tx.Request
+	seed := pipeline.RowSeed(sf.seed, pipeline.Key{Dataset: req.Dataset, ImageID: req.ImageID, Method: req.Method, Channel: sf.channel, SNR: sf.snr})
 	rec, rx, err := s.RowReception(tx, sf.channel, sf.snr, seed)
 	if err != nil {
 		return pipeline.Record{}, err
 	}
+	name := outName
 	base := filepath.Join(sf.out, name)
 	var rects []image.Rectangle
 	for _, b := range tx.Blocks {
