@@ -29,7 +29,8 @@ type command struct {
 	// Run does the work; args are the positional arguments after flag parsing.
 	Run func(env *Env, args []string) error
 
-	// Sub holds sub-verbs ("channel ber"); a command with Sub has no Run.
+	// Sub holds sub-verbs ("channel ber"); a command with Sub and no Run
+	// only dispatches, one with both runs itself when no sub-verb is named.
 	Sub []*command
 }
 
@@ -92,7 +93,9 @@ func runCommand(c *command, parent string, args []string, stdout, stderr io.Writ
 		return badInput("unknown command %q (see 'multisc --help')", args[0])
 	}
 	path := parent + " " + c.Name
-	if len(c.Sub) > 0 {
+	// A command with both Run and Sub ("eval", "eval report") runs itself
+	// unless its first argument names a sub-verb.
+	if len(c.Sub) > 0 && (c.Run == nil || len(args) > 1 && lookup(c.Sub, args[1]) != nil) {
 		if len(args) < 2 || args[1] == "-h" || args[1] == "--help" {
 			printVerbs(stdout, path, c.Sub)
 			return nil

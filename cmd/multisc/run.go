@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"image"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -15,6 +16,7 @@ import (
 	"github.com/multisc/multisc/models/sd"
 	"github.com/multisc/multisc/pipeline"
 	"github.com/multisc/multisc/pipeline/channel"
+	"github.com/multisc/multisc/pipeline/eval"
 	"github.com/multisc/multisc/pipeline/imageio"
 )
 
@@ -23,6 +25,7 @@ import (
 // setting the verb uses.
 type systemFlags struct {
 	models, out, method, channel, size string
+	dataset                            string
 	seed                               uint64
 	snr                                float64
 	o                                  pipeline.SystemOptions
@@ -42,6 +45,7 @@ func (sf *systemFlags) add(fs *pflag.FlagSet, which int) {
 	fs.Uint64Var(&sf.seed, "seed", 0, "base seed (per-image and per-row seeds derive from it as in 'multisc eval')")
 	if which&flagsTransmit != 0 {
 		fs.StringVar(&sf.method, "method", pipeline.MethodFusion, "method: "+strings.Join(pipeline.Methods, ", "))
+		fs.StringVar(&sf.dataset, "dataset", "", "dataset name in the seeds and record (\"\" for loose images; 'multisc eval' rows use the dataset kind, e.g. folder or kodak)")
 		fs.Float64Var(&o.FusionEps, "eps", o.FusionEps, "fusion distance, a fraction of the image diagonal")
 		fs.Float64Var(&o.DetectThreshold, "threshold", o.DetectThreshold, "DETR score threshold")
 		fs.IntVar(&o.MinBlock, "min-size", o.MinBlock, "minimum block side in pixels")
@@ -180,6 +184,14 @@ func writeCaptionsFile(path string, cs []pipeline.CaptionRecord) error {
 func oneLine(s string) string { return strings.ReplaceAll(s, "\n", " ") }
 
 func init() {
+	// 'multisc eval' sweeps on the system with the paper's settings.
+	openEvalRunner = func(env *Env, modelsDir string) (eval.Runner, io.Closer, error) {
+		s, err := openSystem(env, modelsDir, false)
+		if err != nil {
+			return nil, nil, err
+		}
+		return s, s, nil
+	}
 	var sf systemFlags
 	var asJSON bool
 	register(&command{
@@ -204,8 +216,10 @@ the original VLM-CSC used BLIP, ours uses the same captioner as the other
 methods).
 
 Seeds follow 'multisc eval': the transmitter's seed is
-TransmitSeed(--seed, "", NAME, method), the row's RowSeed(--seed, key), NAME
-the image's file name without extension, so run equals the eval row.
+TransmitSeed(--seed, --dataset, NAME, method), the row's RowSeed(--seed, key),
+NAME the image's file name without extension (a dataset's image id), so run
+with the sweep's --seed and --dataset (its kind: folder, kodak, voc, coco)
+equals the sweep's row.
 For each image DIR gets NAME_recon.png (the reconstruction), NAME_slice.png
 (the slice sent) and NAME_slice_rx.png (received), NAME_blocks.png (the
 blocks over the image), NAME_captions.txt and NAME.json (the record).
@@ -254,13 +268,13 @@ Progress lines go to stderr.`,
 }
 
 func runOne(s *pipeline.System, sf *systemFlags, path, name string, img image.Image) (pipeline.Record, error) {
-	req := pipeline.TransmitRequest{ImageID: name, Path: path, Image: img, Method: sf.method,
-		Seed: pipeline.TransmitSeed(sf.seed, "", name, sf.method)}
+	req := pipeline.TransmitRequest{Dataset: sf.dataset, ImageID: name, Path: path, Image: img, Method: sf.method,
+		Seed: pipeline.TransmitSeed(sf.seed, sf.dataset, name, sf.method)}
 	tx, err := s.Transmit(req)
 	if err != nil {
 		return pipeline.Record{}, err
 	}
-	seed := pipeline.RowSeed(sf.seed, pipeline.Key{Dataset: "", ImageID: name, Method: sf.method, Channel: sf.channel, SNR: sf.snr})
+	seed := pipeline.RowSeed(sf.seed, pipeline.Key{Dataset: sf.dataset, ImageID: name, Method: sf.method, Channel: sf.channel, SNR: sf.snr})
 	rec, rx, err := s.RowReception(tx, sf.channel, sf.snr, seed)
 	if err != nil {
 		return pipeline.Record{}, err

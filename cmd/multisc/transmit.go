@@ -75,8 +75,8 @@ travels as a JPEG (--jpeg-quality), else as raw 8-bit RGB samples.`,
 			}
 			defer s.Close()
 			for i, img := range imgs {
-				seed := pipeline.TransmitSeed(sf.seed, "", names[i], sf.method)
-				tx, err := s.Transmit(pipeline.TransmitRequest{ImageID: names[i], Path: args[i], Image: img, Method: sf.method, Seed: seed})
+				seed := pipeline.TransmitSeed(sf.seed, sf.dataset, names[i], sf.method)
+				tx, err := s.Transmit(pipeline.TransmitRequest{Dataset: sf.dataset, ImageID: names[i], Path: args[i], Image: img, Method: sf.method, Seed: seed})
 				if err != nil {
 					return err
 				}
