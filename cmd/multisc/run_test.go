@@ -139,6 +139,9 @@ func TestSystemVerbs(t *testing.T) {
 			if err := json.Unmarshal(readFile(t, filepath.Join(txDir, "pic.transmit.json")), &tr); err != nil {
 				t.Fatal(err)
 			}
+			if len(tr.Blocks) != len(tr.Captions) || len(tr.Blocks) == 0 || tr.Blocks[0][2] <= tr.Blocks[0][0] {
+				t.Fatalf("transmit report blocks %v captions %d", tr.Blocks, len(tr.Captions))
+			}
 			payload := filepath.Join(txDir, "pic.payload")
 			if fi, err := os.Stat(payload); err != nil || 8*fi.Size() != tr.Bits || tr.Bits != tr.BitsText+tr.BitsSlice+tr.BitsHead {
 				t.Fatalf("payload %v, report bits %d = %d + %d + %d", err, tr.Bits, tr.BitsText, tr.BitsSlice, tr.BitsHead)
