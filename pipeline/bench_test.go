@@ -129,3 +129,34 @@ func median(v []float64) float64 {
 		return (w[n/2-1] + w[n/2]) / 2
 	}
 }
+
+// BenchmarkResident opens every model of a models folder (all roles,
+// Preload of multisc-fusion plus the metrics' models) and reports the load
+// time and the process's peak RSS: what the whole set costs resident.
+// Skipped unless MULTISC_BENCH_MODELS is set (see BenchmarkRun).
+func BenchmarkResident(b *testing.B) {
+	dir := os.Getenv("MULTISC_BENCH_MODELS")
+	if dir == "" {
+		b.Skip("set MULTISC_BENCH_MODELS to a models folder")
+	}
+	if dir == "tiny" {
+		dir = tinySet(b)
+	}
+	o := DefaultSystemOptions()
+	o.Model = bindings.Options{Device: "cpu"}
+	var load []float64
+	for i := 0; i < b.N; i++ {
+		s, err := OpenSystem(dir, o)
+		if err != nil {
+			b.Fatal(err)
+		}
+		t := time.Now()
+		if err := s.Preload(MethodFusion); err != nil {
+			b.Fatal(err)
+		}
+		load = append(load, time.Since(t).Seconds())
+		s.Close()
+	}
+	b.ReportMetric(median(load), "load-s")
+	b.ReportMetric(float64(PeakRSS())/(1<<20), "peak-MiB")
+}

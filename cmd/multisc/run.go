@@ -41,6 +41,7 @@ func (sf *systemFlags) add(fs *pflag.FlagSet, which int) {
 	fs.Uint64Var(&sf.seed, "seed", 0, "base seed (per-image and per-row seeds derive from it as in 'multisc eval')")
 	if which&flagsTransmit != 0 {
 		fs.StringVar(&sf.method, "method", pipeline.MethodFusion, "method: "+strings.Join(pipeline.Methods, ", "))
+		fs.StringVar(&sf.dataset, "dataset", "", "dataset name in the seeds and record (\"\" for loose images; 'multisc eval' rows use the dataset kind, e.g. folder or kodak)")
 	}
 	if which&flagsReceive != 0 {
 		fs.StringVar(&sf.channel, "channel", "awgn", "channel: awgn or rayleigh")
@@ -234,16 +235,16 @@ the original VLM-CSC used BLIP, ours uses the same captioner as the other
 methods).
 
 Seeds follow 'multisc eval': the transmitter's seed is
-TransmitSeed(--seed, --dataset, NAME, method), the row's RowSeed(--seed,
-key), NAME the image's file name without extension, so run with the sweep's
---dataset kind, --seed and settings gives the eval row of that image.
+TransmitSeed(--seed, --dataset, NAME, method), the row's RowSeed(--seed, key),
+NAME the image's file name without extension (a dataset's image id), so run
+with the sweep's --seed and --dataset (its kind: folder, kodak, voc, coco)
+equals the sweep's row.
 For each image DIR gets NAME_recon.png (the reconstruction), NAME_slice.png
 (the slice sent) and NAME_slice_rx.png (received), NAME_blocks.png (the
 blocks over the image), NAME_captions.txt and NAME.json (the record).
 Progress lines go to stderr.`,
 		Flags: func(fs *pflag.FlagSet) {
 			sf.add(fs, flagsTransmit|flagsReceive)
-			fs.StringVar(&sf.dataset, "dataset", "", "dataset name the seeds derive from: to rerun one row of an eval sweep, its dataset kind (folder, kodak, voc, coco) with the sweep's --seed and settings")
 			fs.BoolVar(&asJSON, "json", false, "print the records as a JSON array")
 		},
 		Run: func(env *Env, args []string) error {

@@ -2,8 +2,10 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"encoding/binary"
 	"encoding/json"
+	"fmt"
 	"image"
 	"image/color"
 	"io"
@@ -18,6 +20,8 @@ import (
 	"github.com/multisc/multisc/bindings"
 	"github.com/multisc/multisc/models/ipadapter"
 	"github.com/multisc/multisc/pipeline"
+	"github.com/multisc/multisc/pipeline/dataset"
+	"github.com/multisc/multisc/pipeline/eval"
 	"github.com/multisc/multisc/pipeline/imageio"
 	"github.com/multisc/multisc/pipeline/models"
 )
@@ -135,6 +139,9 @@ func TestSystemVerbs(t *testing.T) {
 			if err := json.Unmarshal(readFile(t, filepath.Join(txDir, "pic.transmit.json")), &tr); err != nil {
 				t.Fatal(err)
 			}
+			if len(tr.Blocks) != len(tr.Captions) || len(tr.Blocks) == 0 || tr.Blocks[0][2] <= tr.Blocks[0][0] {
+				t.Fatalf("transmit report blocks %v captions %d", tr.Blocks, len(tr.Captions))
+			}
 			payload := filepath.Join(txDir, "pic.payload")
 			if fi, err := os.Stat(payload); err != nil || 8*fi.Size() != tr.Bits || tr.Bits != tr.BitsText+tr.BitsSlice+tr.BitsHead {
 				t.Fatalf("payload %v, report bits %d = %d + %d + %d", err, tr.Bits, tr.BitsText, tr.BitsSlice, tr.BitsHead)
@@ -241,6 +248,68 @@ func TestSystemVerbs(t *testing.T) {
 		_, err = s.Transmit(pipeline.TransmitRequest{ImageID: "x", Path: filepath.Join(dir, "missing.png"), Method: m})
 		if err == nil || !strings.Contains(err.Error(), "missing.png") {
 			t.Fatalf("missing image: %v", err)
+		}
+	})
+
+	t.Run("eval sweep on the system", func(t *testing.T) {
+		// the wiring 'multisc eval' uses
+		r, c, err := openEvalRunner(&Env{Device: "cpu", Threads: 1, Stderr: io.Discard}, set, pipeline.DefaultSystemOptions())
+		if err != nil {
+			t.Fatal(err)
+		}
+		c.Close()
+		if _, ok := r.(*pipeline.System); !ok {
+			t.Fatalf("eval runner is a %T", r)
+		}
+		// a sweep of one image, two methods, two SNRs on tiny settings:
+		// transmit once per method, every row equals 'run' for its key
+		root := filepath.Join(dir, "ds")
+		os.MkdirAll(root, 0o755)
+		os.WriteFile(filepath.Join(root, "pic.png"), readFile(t, pic), 0o644)
+		ds, err := dataset.Open("folder", root, dataset.Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		methods := []string{pipeline.MethodRandom, pipeline.MethodVLMCSC}
+		sw, err := eval.New(ds, eval.Params{Methods: methods, Channels: []string{"awgn"}, SNRs: []float64{0, 5}, Seed: 9}, eval.Shard{K: 1, N: 1}, filepath.Join(dir, "sweep"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		s, err := openSystem(&Env{Device: "cpu", Threads: 1, Stderr: io.Discard}, set, false)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer s.Close()
+		s.Opts.Steps, s.Opts.Width, s.Opts.Height, s.Opts.Beams = 2, 32, 32, 1
+		s.Opts.CaptionMaxTokens, s.Opts.RandomBlocks, s.Opts.MinBlock = 6, 3, 8
+		if _, err := sw.Run(context.Background(), s, nil); err != nil {
+			t.Fatal(err)
+		}
+		var rows []pipeline.Record
+		for _, line := range strings.Split(strings.TrimSpace(string(readFile(t, filepath.Join(dir, "sweep", "rows.jsonl")))), "\n") {
+			var r pipeline.Record
+			if err := json.Unmarshal([]byte(line), &r); err != nil {
+				t.Fatal(err)
+			}
+			rows = append(rows, r)
+		}
+		if len(rows) != 4 {
+			t.Fatalf("%d rows, want 4", len(rows))
+		}
+		for _, r := range rows {
+			if r.Error != "" {
+				t.Fatalf("row error: %s", r.Error)
+			}
+			out := filepath.Join(dir, fmt.Sprintf("sweep-run-%s-%g", r.Method, r.SNR))
+			stdout, stderr, code := runCLI(t, tiny("run", filepath.Join(root, "pic.png"), "--dataset", "folder", "--method", r.Method, "--snr", fmt.Sprint(r.SNR), "--out", out, "--json")...)
+			if code != 0 {
+				t.Fatal(stderr)
+			}
+			var recs []pipeline.Record
+			json.Unmarshal([]byte(stdout), &recs)
+			if len(recs) != 1 || recs[0].Seed != r.Seed || recs[0].Dataset != "folder" || !slices.Equal(recs[0].Captions, r.Captions) || *recs[0].Metrics.SSIM != *r.Metrics.SSIM {
+				t.Errorf("sweep row %s %g dB differs from run:\nrow %+v\nrun %+v", r.Method, r.SNR, r, recs)
+			}
 		}
 	})
 

@@ -19,7 +19,7 @@ type transmitReport struct {
 	Width     int                `json:"width"`
 	Height    int                `json:"height"`
 	Payload   string             `json:"payload"`
-	Blocks    []image.Rectangle  `json:"blocks"`
+	Blocks    [][4]int           `json:"blocks"` // x0, y0, x1, y1 (exclusive)
 	Captions  []string           `json:"captions"`
 	Slice     *[4]int            `json:"slice_box,omitempty"`
 	SliceMode string             `json:"slice_mode"`
@@ -38,6 +38,15 @@ func sliceModeName(m uint8) string {
 		return "digital (JPEG)"
 	}
 	return "none"
+}
+
+// xyxy writes rectangles as [x0, y0, x1, y1].
+func xyxy(rs []image.Rectangle) [][4]int {
+	out := make([][4]int, len(rs))
+	for i, r := range rs {
+		out[i] = [4]int{r.Min.X, r.Min.Y, r.Max.X, r.Max.Y}
+	}
+	return out
 }
 
 func init() {
@@ -75,15 +84,15 @@ travels as a JPEG (--jpeg-quality), else as raw 8-bit RGB samples.`,
 			}
 			defer s.Close()
 			for i, img := range imgs {
-				seed := pipeline.TransmitSeed(sf.seed, "", names[i], sf.method)
-				tx, err := s.Transmit(pipeline.TransmitRequest{ImageID: names[i], Path: args[i], Image: img, Method: sf.method, Seed: seed})
+				seed := pipeline.TransmitSeed(sf.seed, sf.dataset, names[i], sf.method)
+				tx, err := s.Transmit(pipeline.TransmitRequest{Dataset: sf.dataset, ImageID: names[i], Path: args[i], Image: img, Method: sf.method, Seed: seed})
 				if err != nil {
 					return err
 				}
 				p := &tx.Payload
 				out := filepath.Join(sf.out, names[i]+".payload")
 				r := transmitReport{Image: args[i], ImageID: names[i], Method: sf.method, Seed: seed, Width: p.Width, Height: p.Height,
-					Payload: out, Blocks: p.Blocks, Captions: p.Captions, SliceMode: sliceModeName(p.SliceMode),
+					Payload: out, Blocks: xyxy(p.Blocks), Captions: p.Captions, SliceMode: sliceModeName(p.SliceMode),
 					Bits: p.Bits(), BitsText: p.TextBits(), BitsSlice: p.SliceBits(), BitsHead: p.HeaderBits(), Seconds: tx.Seconds}
 				if p.SliceMode != pipeline.SliceNone {
 					b := p.SliceRect
