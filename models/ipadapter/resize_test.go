@@ -44,7 +44,8 @@ func TestPreprocessPILBicubic(t *testing.T) {
 				for x := range s {
 					r, g, b, _ := want.At(x, y).RGBA()
 					for ch, w := range []uint32{r >> 8, g >> 8, b >> 8} {
-						got := (float64(px[ch*s*s+y*s+x])*float64(o.Std[ch]) + float64(o.Mean[ch])) * 255
+						// back to the 8-bit level Preprocess normalized
+						got := math.Round((float64(px[ch*s*s+y*s+x])*float64(o.Std[ch]) + float64(o.Mean[ch])) * 255)
 						d := math.Abs(got - float64(w))
 						maxD = max(maxD, d)
 						sum += d
