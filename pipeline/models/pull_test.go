@@ -209,6 +209,7 @@ func newHub(t *testing.T) (*hub, []Entry) {
 			b := fixture(t, fx)
 			h.files["/"+src.Path] = b
 			e.Files[i].SHA256 = sha256Hex(b)
+			e.Files[i].Size = 0 // the published size is the real file's
 			e.Files[i].HashPrefix = ""
 		}
 		cat = append(cat, e)
