@@ -25,6 +25,11 @@ import (
 //
 //	MULTISC_VITH_MMPROJ=/tmp/vith-mmproj.gguf flock /tmp/bench.lock \
 //	  go test -run '^$' -bench VisionTowerViTH -benchtime 1x -count 3 ./models/clip/
+//
+// The anchor (tools/llamacpp) is built for x86-64-v3; compare with a test
+// binary built the same way (CGO_CFLAGS and CGO_CXXFLAGS "-O3
+// -march=x86-64-v3"), or with the CPU variant libraries beside it: the
+// baseline CPU backend cgo compiles has no AVX and is about 20× slower.
 func BenchmarkVisionTowerViTH(b *testing.B) {
 	path := os.Getenv("MULTISC_VITH_MMPROJ")
 	if path == "" {
