@@ -22,6 +22,11 @@ import (
 // folder. Threads: $MULTISC_THREADS or all cores.
 //
 //	flock /tmp/bench.lock go test -run '^$' -bench EncodeImage -benchtime 1x -count 3 ./models/ipadapter/
+//
+// Build with CGO_CFLAGS and CGO_CXXFLAGS "-O3 -march=x86-64-v3" (or the CPU
+// variant libraries beside the binary) for AVX2 kernels: the baseline CPU
+// backend cgo compiles has none and is about 20× slower. The llama.cpp
+// anchor of the same tower is models/clip's BenchmarkVisionTowerViTH.
 func BenchmarkEncodeImage(b *testing.B) {
 	threads, _ := strconv.Atoi(os.Getenv("MULTISC_THREADS"))
 	path := os.Getenv("MULTISC_VITH_MODEL")
