@@ -20,6 +20,9 @@ func init() {
 random weights (tiny: tests and demos; full: the published dimensions, for
 benchmarks); models.json is written last. Roles whose architecture is not yet
 registered are skipped with a note. Same size, seed and type: same bytes.
+The image-encoder and embedder roles are clip image encoders: full writes
+CLIP ViT-H/14 (projection 1024, the IP-Adapter's) and ViT-L/14 (768), tiny
+their tiny forms (synth --arch clip --size vit-h|vit-l|tiny-encoder|tiny-embedder).
 Random weights give noise, not images: use 'multisc models pull' for real ones.`,
 		Flags: func(fs *pflag.FlagSet) {
 			fs.StringVar(&size, "size", "tiny", "tiny or full")

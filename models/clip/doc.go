@@ -69,6 +69,12 @@
 //	model.mm_projector.{0,2}.* (LLaVA checkpoint)          → mm.{0,2}.*                  → VisionModel.Projector.MM0, MM2
 //	visual_projection.weight (image encoder)              → v.proj.weight               → Tower.Proj
 //
+// An image encoder converts from one folder: a CLIPVisionModelWithProjection
+// (h94/IP-Adapter models/image_encoder) or a whole CLIPModel
+// (openai/clip-vit-large-patch14, config.json with vision_config), whose
+// text_model.*, text_projection, logit_scale and position_ids are dropped;
+// the result is CLIPModel.get_image_features (TestVisionEmbedderParity).
+//
 // Old mmproj files whose ffn_up/ffn_down are swapped (detected by shape, as
 // llama.cpp's loader does) are read correctly. Metadata: clip.projector_type
 // ("mlp"), clip.use_gelu, clip.vision.{embedding_length,

@@ -7,8 +7,11 @@ import (
 	"testing"
 
 	fsggml "github.com/ollama/ollama/fs/ggml"
+	"github.com/ollama/ollama/ml"
 
 	"github.com/multisc/multisc/bindings"
+	"github.com/multisc/multisc/bindings/checkpoint"
+	"github.com/multisc/multisc/bindings/parity"
 )
 
 // TestVisionEncoderSizes: every size VisionConfig takes yields a tensor
@@ -86,4 +89,38 @@ func TestVisionEncoderConfigMatchesConverter(t *testing.T) {
 			}
 		}
 	}
+}
+
+// TestVisionEmbedderParity: the embedder role's layout, a whole CLIPModel
+// (testdata/make_embedder_fixture.py: text tower, both projections,
+// logit_scale and int64 position_ids in one checkpoint, nested config),
+// converted alone: the text side is dropped and the image features
+// (QuickGELU tower, pooled class token, post-LN, visual projection) match
+// CLIPModel.get_image_features within parity.Tol·max|ref|.
+func TestVisionEmbedderParity(t *testing.T) {
+	out := filepath.Join(t.TempDir(), "clipl.gguf")
+	if err := bindings.ConvertFiles(VisionArch, []string{"testdata/clipl_model"}, fsggml.TensorTypeF32, out); err != nil {
+		t.Fatal(err)
+	}
+	v, err := OpenVision(out, bindings.Options{Device: "cpu"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer v.Close()
+	if v.Model.Act != VisionQuickGELU || v.Model.ProjectorType != VisionProjectorNone || v.Model.Tower.Proj.Dim(1) != 16 {
+		t.Fatalf("act %q, projector %q, projection %d", v.Model.Act, v.Model.ProjectorType, v.Model.Tower.Proj.Dim(1))
+	}
+	want, err := checkpoint.Load("testdata/clipl_expect.pt")
+	if err != nil {
+		t.Fatal(err)
+	}
+	px := want["pixels"]
+	s := px.Shape[3]
+	got, shapes := bindings.MustCompute(v.Model.Backend(), func(ctx ml.Context) []ml.Tensor {
+		return []ml.Tensor{v.Model.Pooled(ctx, ctx.Input().FromFloats(px.Data, s, s, 3, px.Shape[0]))}
+	})
+	if err := parity.Compare(got[0], want["image_embeds"].Data, parity.Tol); err != nil {
+		t.Errorf("image_embeds %v: %v", shapes[0], err)
+	}
+	t.Logf("image_embeds %v: max|Δ|/max|ref| = %.2e", shapes[0], parity.MaxRelErr(got[0], want["image_embeds"].Data))
 }

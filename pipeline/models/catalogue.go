@@ -160,13 +160,28 @@ func (e Entry) Output() []string {
 }
 
 func hf(repo, file, local string) Source {
-	return Source{Host: HuggingFace, Path: repo + "/resolve/main/" + file, Local: local}
+	return hfAt(repo, "main", file, local)
 }
 
+// hfAt is a file of a hub repository at a pinned revision (a commit).
+func hfAt(repo, revision, file, local string) Source {
+	return Source{Host: HuggingFace, Path: repo + "/resolve/" + revision + "/" + file, Local: local}
+}
+
+// sized records a file's published size and sha256.
+func sized(s Source, size int64, sha256 string) Source {
+	s.Size, s.SHA256 = size, sha256
+	return s
+}
+
+// sd15Revision is the hub commit of stable-diffusion-v1-5/stable-diffusion-v1-5
+// whose v1-5-pruned-emaonly.safetensors has the sha256 in the catalogue.
+const sd15Revision = "451f4fe16113bff5a5d2269ed5ad43b0592e9a14"
+
 // Catalogue is the default public source of every role. Sizes and full
-// sha256 sums are left empty where the publisher's page could not be read
-// when this table was written (the hub's X-Linked-Etag is checked instead;
-// torchvision files carry their hash prefix in the name).
+// sha256 sums are left empty where they could not be cited when this table
+// was written (the hub's X-Linked-Etag, an LFS file's sha256, is checked
+// instead; torchvision files carry their hash prefix in the name).
 var Catalogue = []Entry{
 	{
 		Role: Segmenter, Arch: "fcn", Model: "torchvision FCN-ResNet50 (COCO, VOC labels)", Licence: "BSD-3-Clause (torchvision)",
@@ -214,10 +229,15 @@ var Catalogue = []Entry{
 it you accept its use restrictions (Attachment A: no unlawful, harmful,
 defamatory or discriminatory use, no impersonation, no medical or legal advice,
 ...) and agree to pass them on with any copy or derivative.`,
+		// Pinned: revision 451f4fe1 of the hub repository and the
+		// checkpoint's sha256 and size as published with it (the LFS oid
+		// 6ce01616…, AUTOMATIC1111's short hash [6ce0161689]; see the
+		// package comment for the sources).
 		Files: []Source{
-			hf("stable-diffusion-v1-5/stable-diffusion-v1-5", "v1-5-pruned-emaonly.safetensors", "generator/v1-5-pruned-emaonly.safetensors"),
-			hf("stable-diffusion-v1-5/stable-diffusion-v1-5", "tokenizer/vocab.json", "generator/vocab.json"),
-			hf("stable-diffusion-v1-5/stable-diffusion-v1-5", "tokenizer/merges.txt", "generator/merges.txt"),
+			sized(hfAt("stable-diffusion-v1-5/stable-diffusion-v1-5", sd15Revision, "v1-5-pruned-emaonly.safetensors", "generator/v1-5-pruned-emaonly.safetensors"),
+				4_265_146_304, "6ce0161689b3853acaa03779ec93eafe75a02f4ced659bee03f50797806fa2fa"),
+			hfAt("stable-diffusion-v1-5/stable-diffusion-v1-5", sd15Revision, "tokenizer/vocab.json", "generator/vocab.json"),
+			hfAt("stable-diffusion-v1-5/stable-diffusion-v1-5", sd15Revision, "tokenizer/merges.txt", "generator/merges.txt"),
 		},
 		Inputs: []string{"generator/v1-5-pruned-emaonly.safetensors", "generator/vocab.json", "generator/merges.txt"},
 	},

@@ -76,8 +76,16 @@
 // convertible role). With FromDir the files come from a local folder and no
 // network is used.
 //
-// Catalogue caveats: the sizes and full sha256 sums of the public files are
-// not in the table (they could not be read from the publishers when it was
-// written); the Hugging Face revisions are "main". Downloads run one file at
+// Catalogue caveats: the hub could not be reached when the table was
+// written, so only what could be cited is pinned. SD 1.5's
+// v1-5-pruned-emaonly.safetensors is pinned to revision 451f4fe1 of
+// stable-diffusion-v1-5/stable-diffusion-v1-5 with size 4,265,146,304 and
+// sha256 6ce0161689b3853acaa03779ec93eafe75a02f4ced659bee03f50797806fa2fa
+// (the hub's LFS oid, as in the hub CDN's download address for that file,
+// AUTOMATIC1111's short hash [6ce0161689], and download scripts that
+// check it against that revision). The other hub files use "main" and
+// are checked against the hub's X-Linked-Etag (the LFS sha256) when the
+// server sends one; torchvision's by the hash prefix in their names;
+// LPIPS's alex.pth (a plain git file on GitHub) is not checked. Downloads run one file at
 // a time.
 package models

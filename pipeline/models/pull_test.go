@@ -46,85 +46,37 @@ var fixtures = map[string]string{
 	"lpips/alex.pth":                            "lpips/testdata/alex_tiny.pth",
 	"image-encoder/config.json":                 "clip/testdata/cliph_tower/config.json",
 	"image-encoder/model.safetensors":           imageEncoderST,
-	"embedder/config.json":                      embedderConfig,
+	"embedder/config.json":                      "clip/testdata/clipl_model/config.json",
 	"embedder/model.safetensors":                embedderST,
 }
 
-// The clip roles' fixtures in their publishers' layouts, made from
-// models/clip's parity towers: imageEncoderST is the ViT-H-style tower
+// The clip roles' fixtures in their publishers' layouts, from models/clip's
+// parity fixtures: imageEncoderST is the ViT-H-style tower
 // (CLIPVisionModelWithProjection: vision_model.*, visual_projection) as
 // model.safetensors, h94/IP-Adapter models/image_encoder's layout;
-// embedderConfig and embedderST are a whole CLIPModel, as
-// openai/clip-vit-large-patch14 publishes it: config.json with
-// text_config and vision_config, one model.safetensors holding the text
-// tower, both projections and logit_scale besides the vision tower.
+// embedderST is the reduced whole CLIPModel of make_embedder_fixture.py
+// (text tower, both projections, logit_scale, nested config.json) as
+// model.safetensors, openai/clip-vit-large-patch14's layout.
 const (
 	imageEncoderST = "<image-encoder safetensors>"
-	embedderConfig = "<embedder config.json>"
 	embedderST     = "<embedder safetensors>"
 )
 
-// embedderProj is the tiny embedder fixture's projection width.
+// embedderProj is the embedder fixture's projection width.
 const embedderProj = 16
 
-// clipFixture builds the clip roles' fixtures.
+// clipFixture builds the clip roles' safetensors fixtures.
 func clipFixture(t *testing.T, fx string) []byte {
 	t.Helper()
-	switch fx {
-	case imageEncoderST:
-		sd, err := checkpoint.Load("../../models/clip/testdata/cliph_tower/pytorch_model.bin")
-		if err != nil {
-			t.Fatal(err)
-		}
-		return safetensorsF32(sd)
-	case embedderConfig:
-		b, err := os.ReadFile("../../models/clip/testdata/clip_tower/config.json")
-		if err != nil {
-			t.Fatal(err)
-		}
-		var vc map[string]any
-		if err := json.Unmarshal(b, &vc); err != nil {
-			t.Fatal(err)
-		}
-		vc["projection_dim"] = embedderProj
-		cfg := map[string]any{
-			"architectures": []string{"CLIPModel"}, "model_type": "clip", "projection_dim": embedderProj,
-			"text_config": map[string]any{"model_type": "clip_text_model", "hidden_size": 16, "num_hidden_layers": 1,
-				"num_attention_heads": 2, "intermediate_size": 32, "vocab_size": 50, "max_position_embeddings": 8, "projection_dim": embedderProj},
-			"vision_config": vc,
-		}
-		out, err := json.MarshalIndent(cfg, "", " ")
-		if err != nil {
-			t.Fatal(err)
-		}
-		return out
-	case embedderST:
-		sd, err := checkpoint.Load("../../models/clip/testdata/clip_tower/pytorch_model.bin")
-		if err != nil {
-			t.Fatal(err)
-		}
-		d := sd["vision_model.post_layernorm.weight"].Shape[0]
-		det := func(shape ...int) *checkpoint.Tensor {
-			n := 1
-			for _, s := range shape {
-				n *= s
-			}
-			v := make([]float32, n)
-			for i := range v {
-				v[i] = float32(math.Sin(float64(3*i+1))) / float32(math.Sqrt(float64(shape[len(shape)-1])))
-			}
-			return &checkpoint.Tensor{Shape: shape, Data: v}
-		}
-		sd["visual_projection.weight"] = det(embedderProj, d)
-		sd["text_projection.weight"] = det(embedderProj, 16)
-		sd["text_model.embeddings.token_embedding.weight"] = det(50, 16)
-		sd["text_model.embeddings.position_embedding.weight"] = det(8, 16)
-		sd["text_model.final_layer_norm.weight"] = det(16)
-		sd["logit_scale"] = &checkpoint.Tensor{Shape: []int{}, Data: []float32{4.6052}}
-		return safetensorsF32(sd)
+	src := map[string]string{imageEncoderST: "cliph_tower", embedderST: "clipl_model"}[fx]
+	if src == "" {
+		t.Fatalf("no fixture %s", fx)
 	}
-	t.Fatalf("no fixture %s", fx)
-	return nil
+	sd, err := checkpoint.Load("../../models/clip/testdata/" + src + "/pytorch_model.bin")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return safetensorsF32(sd)
 }
 
 // nanoLLaVA names the fixture built in nanoLLaVA's layout: one
@@ -209,6 +161,7 @@ func newHub(t *testing.T) (*hub, []Entry) {
 			b := fixture(t, fx)
 			h.files["/"+src.Path] = b
 			e.Files[i].SHA256 = sha256Hex(b)
+			e.Files[i].Size = 0 // the published size is the real file's
 			e.Files[i].HashPrefix = ""
 		}
 		cat = append(cat, e)

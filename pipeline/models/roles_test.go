@@ -1,6 +1,7 @@
 package models
 
 import (
+	"context"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -147,5 +148,63 @@ func TestCheckImageEncoder(t *testing.T) {
 				t.Errorf("no FAIL finding %q: %v", c.check, fs)
 			}
 		})
+	}
+}
+
+// TestCatalogueHashes: the published sizes and sha256 sums in the
+// catalogue are well formed, a hub path names "main" or a 40-hex commit,
+// and a file that is not the published one is refused (the tiny SD
+// fixture served under the pinned SD 1.5 path fails the size check and is
+// deleted; no manifest is written).
+func TestCatalogueHashes(t *testing.T) {
+	hex := func(s string, n int) bool {
+		if len(s) != n {
+			return false
+		}
+		for _, c := range s {
+			if !strings.ContainsRune("0123456789abcdef", c) {
+				return false
+			}
+		}
+		return true
+	}
+	pinned := 0
+	for _, e := range Catalogue {
+		for _, f := range e.Files {
+			if f.SHA256 != "" && !hex(f.SHA256, 64) {
+				t.Errorf("%s: sha256 %q is not 64 lower-case hex digits", f.Local, f.SHA256)
+			}
+			if (f.SHA256 != "") != (f.Size > 0) {
+				t.Errorf("%s: sha256 %q with size %d: give both or neither", f.Local, f.SHA256, f.Size)
+			}
+			if f.Host == HuggingFace {
+				parts := strings.SplitN(f.Path, "/", 5) // owner, repo, "resolve", revision, file
+				if len(parts) != 5 || parts[2] != "resolve" || (parts[3] != "main" && !hex(parts[3], 40)) {
+					t.Errorf("%s: hub path %q does not name main or a commit", f.Local, f.Path)
+				}
+				if parts[3] != "main" {
+					pinned++
+				}
+			}
+		}
+	}
+	if pinned == 0 {
+		t.Error("no pinned hub revision")
+	}
+
+	h, _ := newHub(t)
+	gen, _ := Lookup(Catalogue, Generator)
+	src := gen.Files[0]
+	if src.SHA256 == "" || !strings.Contains(src.Path, sd15Revision) {
+		t.Fatalf("generator checkpoint %+v: not pinned", src)
+	}
+	o := h.opts(t, []Entry{gen})
+	_, err := Pull(context.Background(), []Role{Generator}, o)
+	if err == nil || !badinput.Is(err) || !strings.Contains(err.Error(), fmt.Sprintf("want %d", src.Size)) {
+		t.Fatalf("pull of a file other than the published one: %v", err)
+	}
+	noManifest(t, o.Out)
+	if _, err := os.Stat(filepath.Join(o.Out, DownloadDir, src.Local)); err == nil {
+		t.Error("the refused file was kept")
 	}
 }
