@@ -133,7 +133,9 @@ func median(v []float64) float64 {
 // BenchmarkResident opens every model of a models folder (all roles,
 // Preload of multisc-fusion plus the metrics' models) and reports the load
 // time and the process's peak RSS: what the whole set costs resident.
-// Skipped unless MULTISC_BENCH_MODELS is set (see BenchmarkRun).
+// Skipped unless MULTISC_BENCH_MODELS is set (see BenchmarkRun);
+// MULTISC_BENCH_NOMETRICS=1 leaves out the evaluation's models (lpips,
+// embedder): the transmitter and receiver alone.
 func BenchmarkResident(b *testing.B) {
 	dir := os.Getenv("MULTISC_BENCH_MODELS")
 	if dir == "" {
@@ -144,6 +146,7 @@ func BenchmarkResident(b *testing.B) {
 	}
 	o := DefaultSystemOptions()
 	o.Model = bindings.Options{Device: "cpu"}
+	o.NoMetrics = os.Getenv("MULTISC_BENCH_NOMETRICS") != ""
 	var load []float64
 	for i := 0; i < b.N; i++ {
 		s, err := OpenSystem(dir, o)
