@@ -352,15 +352,7 @@ func writeIPAdapter(t *testing.T, path string, imageDim int) {
 	t.Helper()
 	o := ipadapter.TinyOptions()
 	o.ImageDim = imageDim
-	kv := fsggml.KV{"general.architecture": ipadapter.Arch}
-	for k, v := range o.KV() {
-		kv[ipadapter.Arch+"."+k] = v
-	}
-	specs, err := ipadapter.Tensors(kv)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := bindings.WriteFile(path, kv, bindings.SynthTensors(specs, 1, fsggml.TensorTypeF32)); err != nil {
+	if err := ipadapter.WriteSynth(path, o, 1, fsggml.TensorTypeF32); err != nil {
 		t.Fatal(err)
 	}
 }

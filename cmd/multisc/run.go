@@ -248,17 +248,7 @@ Progress lines go to stderr.`,
 			fs.BoolVar(&asJSON, "json", false, "print the records as a JSON array")
 		},
 		Run: func(env *Env, args []string) error {
-			if len(args) == 0 {
-				return badInput("run: give at least one image")
-			}
-			if err := pipeline.CheckMethod(sf.method); err != nil {
-				return err
-			}
-			names, err := stems(args)
-			if err != nil {
-				return err
-			}
-			imgs, err := loadVisionImages(args)
+			names, imgs, err := sf.images("run", args)
 			if err != nil {
 				return err
 			}
@@ -284,6 +274,23 @@ Progress lines go to stderr.`,
 			return nil
 		},
 	})
+}
+
+// images checks the method and loads the verb's images, with their names
+// (file stems).
+func (sf *systemFlags) images(verb string, args []string) ([]string, []image.Image, error) {
+	if len(args) == 0 {
+		return nil, nil, badInput("%s: give at least one image", verb)
+	}
+	if err := pipeline.CheckMethod(sf.method); err != nil {
+		return nil, nil, err
+	}
+	names, err := stems(args)
+	if err != nil {
+		return nil, nil, err
+	}
+	imgs, err := loadVisionImages(args)
+	return names, imgs, err
 }
 
 func runOne(s *pipeline.System, sf *systemFlags, path, name string, img image.Image) (pipeline.Record, error) {

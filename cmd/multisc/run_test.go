@@ -17,7 +17,6 @@ import (
 
 	fsggml "github.com/ollama/ollama/fs/ggml"
 
-	"github.com/multisc/multisc/bindings"
 	"github.com/multisc/multisc/models/ipadapter"
 	"github.com/multisc/multisc/pipeline"
 	"github.com/multisc/multisc/pipeline/dataset"
@@ -380,15 +379,7 @@ func writeWideAdapter(t *testing.T, path string) {
 	t.Helper()
 	o := ipadapter.TinyOptions()
 	o.ImageDim = 16
-	kv := fsggml.KV{"general.architecture": ipadapter.Arch}
-	for k, v := range o.KV() {
-		kv[ipadapter.Arch+"."+k] = v
-	}
-	specs, err := ipadapter.Tensors(kv)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := bindings.WriteFile(path, kv, bindings.SynthTensors(specs, 1, fsggml.TensorTypeF32)); err != nil {
+	if err := ipadapter.WriteSynth(path, o, 1, fsggml.TensorTypeF32); err != nil {
 		t.Fatal(err)
 	}
 }

@@ -64,17 +64,7 @@ channel or SNR; 'multisc receive' reads it. With --slice digital the slice
 travels as a JPEG (--jpeg-quality), else as raw 8-bit RGB samples.`,
 		Flags: func(fs *pflag.FlagSet) { sf.add(fs, flagsTransmit) },
 		Run: func(env *Env, args []string) error {
-			if len(args) == 0 {
-				return badInput("transmit: give at least one image")
-			}
-			if err := pipeline.CheckMethod(sf.method); err != nil {
-				return err
-			}
-			names, err := stems(args)
-			if err != nil {
-				return err
-			}
-			imgs, err := loadVisionImages(args)
+			names, imgs, err := sf.images("transmit", args)
 			if err != nil {
 				return err
 			}

@@ -270,3 +270,18 @@ func Tensors(kv fsggml.KV) ([]bindings.TensorSpec, error) {
 	}
 	return specs, nil
 }
+
+// WriteSynth writes an adapter of the given options with seeded random
+// weights (what `multisc synth` does for the named sizes): a tiny adapter
+// with another image width, say, to test the width checks.
+func WriteSynth(path string, o Options, seed uint64, t fsggml.TensorType) error {
+	kv := fsggml.KV{"general.architecture": Arch}
+	for k, v := range o.KV() {
+		kv[Arch+"."+k] = v
+	}
+	specs, err := Tensors(kv)
+	if err != nil {
+		return err
+	}
+	return bindings.WriteFile(path, kv, bindings.SynthTensors(specs, seed, t))
+}

@@ -24,28 +24,7 @@ type BytesResult struct {
 func SendBytes(data []byte, l *Link, esn0DB float64, seed uint64) BytesResult {
 	r := rand.New(rand.NewPCG(seed, bytesStream))
 	msg := BytesToBits(data)
-	frames := Segment(msg, l.FrameDataBits())
-	w := newModem(l)
-	var tx []uint8
-	for _, f := range frames {
-		tx = w.encode(tx, appendCRCBits(nil, f))
-	}
-	res := BytesResult{Bits: len(msg), Frames: len(frames)}
-	if len(frames) > 0 {
-		llr, ns := w.send(r, tx, N0(esn0DB))
-		res.Symbols = ns
-		per := len(tx) / len(frames)
-		block := make([]uint8, l.FrameDataBits()+CRCBits)
-		for k, f := range frames {
-			w.decode(llr[k*per:(k+1)*per], block)
-			if !checkCRCBits(block) {
-				res.FramesFailed++
-			}
-			copy(f, block)
-		}
-	}
-	got := Reassemble(frames, len(msg))
-	res.BitErrors = CountBitErrors(got, msg)
-	res.Data = BitsToBytes(got)
-	return res
+	f := sendFrames(r, msg, l, esn0DB)
+	return BytesResult{Data: BitsToBytes(f.got), Bits: len(msg), BitErrors: CountBitErrors(f.got, msg),
+		Symbols: f.symbols, Frames: f.frames, FramesFailed: f.failed}
 }

@@ -43,35 +43,54 @@ func (l *Link) FrameDataBits() int {
 func SendText(s string, l *Link, esn0DB float64, seed uint64) TextResult {
 	r := rand.New(rand.NewPCG(seed, textStream))
 	msg := TextToBits(s)
+	f := sendFrames(r, msg, l, esn0DB)
+	text, repaired := RepairUTF8(BitsToBytes(f.got))
+	return TextResult{
+		Text:          text,
+		Sent:          s,
+		Bits:          len(msg),
+		BitErrors:     CountBitErrors(f.got, msg),
+		Symbols:       f.symbols,
+		Frames:        f.frames,
+		FramesFailed:  f.failed,
+		RepairedBytes: repaired,
+		EsN0dB:        esn0DB,
+		EbN0dB:        EbN0(esn0DB, l.Mod.Bits, l.Rate()),
+	}
+}
+
+// framesResult is what sendFrames received.
+type framesResult struct {
+	got                     []uint8 // the received message bits, len(msg)
+	symbols, frames, failed int
+}
+
+// sendFrames is the framing shared by SendText and SendBytes: msg is
+// segmented into frames of FrameDataBits bits (last one zero-padded); each
+// frame gets a CRC-32, is LDPC-encoded (and interleaved) into one codeword,
+// and all codewords go back to back as one symbol stream drawn from r.
+func sendFrames(r *rand.Rand, msg []uint8, l *Link, esn0DB float64) framesResult {
 	frames := Segment(msg, l.FrameDataBits())
 	w := newModem(l)
 	var tx []uint8
 	for _, f := range frames {
 		tx = w.encode(tx, appendCRCBits(nil, f))
 	}
-	res := TextResult{
-		Sent:   s,
-		Bits:   len(msg),
-		Frames: len(frames),
-		EsN0dB: esn0DB,
-		EbN0dB: EbN0(esn0DB, l.Mod.Bits, l.Rate()),
-	}
+	res := framesResult{frames: len(frames)}
 	if len(frames) > 0 {
 		llr, ns := w.send(r, tx, N0(esn0DB))
-		res.Symbols = ns
+		res.symbols = ns
 		per := len(tx) / len(frames)
 		block := make([]uint8, l.FrameDataBits()+CRCBits)
 		for k, f := range frames {
 			w.decode(llr[k*per:(k+1)*per], block)
 			if !checkCRCBits(block) {
-				res.FramesFailed++
+				res.failed++
 			}
 			copy(f, block) // reuse the frame buffer for the received data bits
 		}
 	}
-	got := Reassemble(frames, len(msg))
-	res.BitErrors = CountBitErrors(got, msg)
-	res.Text, res.RepairedBytes = RepairUTF8(BitsToBytes(got))
+	res.got = Reassemble(frames, len(msg))
 	return res
 }
 
