@@ -2,8 +2,11 @@
 """Anchor for BenchmarkFCN520: torchvision 0.14's own fcn_resnet50 (no aux
 head, random seeded weights), one 520x520 image per call, CPU PyTorch
 (Debian python3-torch). Prints the median of 5 runs after one warm-up, wall
-and process CPU time (the latter is what to compare on a shared machine,
-with one thread: `taskset -c 1 bench_reference.py 1`).
+and process CPU time (on a shared machine the CPU time moves less; compare
+it with the Go benchmark's cpu-ms/op). Compare at 2 threads, not 1: with
+one thread PyTorch 1.13 leaves oneDNN for its native path on unstrided,
+undilated 1x1 convs of small batches (ConvParams::use_mkldnn), and a
+one-thread run here did not finish its 6 passes in 3.5 minutes.
 
   /usr/bin/python3 bench_reference.py [threads] [save.pth]
 
