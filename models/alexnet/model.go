@@ -124,7 +124,7 @@ func (m *Trunk) Taps(ctx ml.Context, x ml.Tensor) []ml.Tensor {
 	var taps []ml.Tensor
 	for _, c := range convs {
 		conv := m.Features[c.index]
-		x = bindings.Conv2D(ctx, x, conv.Weight, conv.Bias, c.stride, c.padding, 1).RELU(ctx)
+		x = bindings.Conv2DGEMM(ctx, x, conv.Weight, conv.Bias, c.stride, c.padding, 1).RELU(ctx)
 		taps = append(taps, x)
 		if poolAfter[c.index] {
 			x = bindings.MaxPool2D(ctx, x, 3, 2, 0)
