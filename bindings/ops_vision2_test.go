@@ -93,7 +93,7 @@ func BenchmarkAlexNetConv3_31x31x192(b *testing.B) {
 
 // SD's UNet conv (the size of BenchmarkConv2D3x3_64x64x320), whose map is
 // already a multiple of 4, so both orientations reach tinyBLAS: measured no
-// gain (167 against 176 CPU-ms at 2 threads, 163 against 159 at one), so
+// gain (167 against 181 CPU-ms at 2 threads, 163 against 159 at one), so
 // Conv2D stays as it is for SD.
 func BenchmarkConvGEMMSDSize_64x64x320(b *testing.B) {
 	benchConvGEMM(b, shape4{64, 64, 320, 1}, 3, 320, 1, 1)
