@@ -9,10 +9,10 @@ import (
 )
 
 // TestConv2DGEMM: Conv2DGEMM equals the plain-Go convolution (float64
-// accumulation) within 1e-5·max|ref|, for AlexNet's stem (k = 363: the
-// Conv2D fallback) and a stride-2 7×7 (ResNet's stem, k = 147) on odd
-// maps, a 3×3 with k = 144, a dilated 3×3, a strided 5×5 and 1×1s, in
-// batches.
+// accumulation) within 1e-5·max|ref|, for AlexNet's stem (k = 363, grown
+// to 12×12) and ResNet's (7×7 stride 2, k = 147, grown to 8×8) on odd and
+// even maps, a 3×3 with k = 144, a dilated 3×3 with k = 27 (Conv2D
+// fallback), a strided 5×5 and 1×1s, in batches.
 func TestConv2DGEMM(t *testing.T) {
 	cases := []struct {
 		name                    string
@@ -21,6 +21,8 @@ func TestConv2DGEMM(t *testing.T) {
 	}{
 		{"11x11 stride 4 (AlexNet stem)", shape4{23, 19, 3, 2}, 11, 8, 4, 2, 1},
 		{"7x7 stride 2 (ResNet stem)", shape4{13, 11, 3, 1}, 7, 4, 2, 3, 1},
+		{"7x7 stride 2 (ResNet stem), even", shape4{14, 12, 3, 2}, 7, 4, 2, 3, 1},
+		{"11x11 stride 4 (AlexNet stem), other sizes", shape4{26, 21, 3, 1}, 11, 4, 4, 2, 1},
 		{"3x3 k=144", shape4{7, 5, 16, 1}, 3, 5, 1, 1, 1},
 		{"3x3 dilation 2", shape4{9, 8, 3, 2}, 3, 3, 1, 2, 2},
 		{"5x5 stride 2, k=200", shape4{11, 9, 8, 2}, 5, 6, 2, 2, 1},
@@ -84,6 +86,12 @@ func benchConvGEMM(b *testing.B, s shape4, k, oc, stride, pad int) {
 func BenchmarkAlexNetConv1_512x512x3(b *testing.B) {
 	benchConvGEMM(b, shape4{512, 512, 3, 2}, 11, 64, 4, 2)
 }
+func BenchmarkResNetStem_520x520x3(b *testing.B) {
+	benchConvGEMM(b, shape4{520, 520, 3, 1}, 7, 64, 2, 3)
+}
+func BenchmarkResNetStem_1066x800x3(b *testing.B) {
+	benchConvGEMM(b, shape4{1066, 800, 3, 1}, 7, 64, 2, 3)
+}
 func BenchmarkAlexNetConv2_63x63x64(b *testing.B) {
 	benchConvGEMM(b, shape4{63, 63, 64, 2}, 5, 192, 1, 2)
 }
@@ -97,4 +105,21 @@ func BenchmarkAlexNetConv3_31x31x192(b *testing.B) {
 // Conv2D stays as it is for SD.
 func BenchmarkConvGEMMSDSize_64x64x320(b *testing.B) {
 	benchConvGEMM(b, shape4{64, 64, 320, 1}, 3, 320, 1, 1)
+}
+
+func TestGEMMGrow(t *testing.T) {
+	cases := []struct{ kw, kh, c, want int }{
+		{7, 7, 3, 1},   // ResNet stem: 8×8×3 = 192
+		{11, 11, 3, 1}, // AlexNet stem: 12×12×3 = 432
+		{5, 5, 8, 1},   // 6×6×8 = 288
+		{3, 3, 3, 0},   // 4×4 would add 78%
+		{1, 1, 6, 0},
+		{7, 7, 1, 1}, // 64
+		{5, 5, 1, 0}, // 6×6 = 36, 7×7 = 49 not multiples of 16; 8×8 adds 156%
+	}
+	for _, c := range cases {
+		if got := gemmGrow(c.kw, c.kh, c.c); got != c.want {
+			t.Errorf("gemmGrow(%d, %d, %d) = %d, want %d", c.kw, c.kh, c.c, got, c.want)
+		}
+	}
 }

@@ -204,7 +204,12 @@ func (b *Backbone) Stages(ctx ml.Context, x ml.Tensor) [4]ml.Tensor {
 // four stages in the ChannelFirst layout, returning the stage outputs in it.
 func (b *Backbone) stages(ctx ml.Context, x ml.Tensor) [4]ml.Tensor {
 	cf := ChannelFirst
-	x = b.Conv1.Forward(ctx, x, 2, 3, 1).RELU(ctx)
+	if cf {
+		// The 7×7×3 stem's k = 147 misses tinyBLAS; Conv2DGEMM grows it to 8×8.
+		x = bindings.Conv2DGEMM(ctx, x, b.Conv1.Weight, b.Conv1.Bias, 2, 3, 1).RELU(ctx)
+	} else {
+		x = b.Conv1.Forward(ctx, x, 2, 3, 1).RELU(ctx)
+	}
 	x = bindings.MaxPool2D(ctx, x, 3, 2, 1)
 	if cf {
 		x = bindings.ToChannelFirst(ctx, x)
