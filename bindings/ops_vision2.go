@@ -22,8 +22,8 @@ import "github.com/ollama/ollama/ml"
 // k itself, 363 → 368, reached tinyBLAS too but was slower: the pad is
 // another pass over the im2col buffer; 142 against 108 CPU-ms for AlexNet's
 // stem on a 512×512 pair.) Growing instead: AlexNet's stem on a 512×512
-// pair 113 → 82 CPU-ms at one thread; ResNet's stem on 1066×800 389 → 352,
-// on 520×520 209 → 203 at 2 threads (medians of 3).
+// pair 113 → 82 CPU-ms at one thread; ResNet's stem alone on 1066×800
+// 389 → 352, but not the whole DETR or FCN (models/resnet keeps Conv2D).
 //
 // Same function as Conv2D up to f32 rounding (TestConv2DGEMM). Measured
 // with -march=x86-64-v3 at 2 threads on a shared 2-core Xeon (CPU-ms per

@@ -204,12 +204,10 @@ func (b *Backbone) Stages(ctx ml.Context, x ml.Tensor) [4]ml.Tensor {
 // four stages in the ChannelFirst layout, returning the stage outputs in it.
 func (b *Backbone) stages(ctx ml.Context, x ml.Tensor) [4]ml.Tensor {
 	cf := ChannelFirst
-	if cf {
-		// The 7×7×3 stem's k = 147 misses tinyBLAS; Conv2DGEMM grows it to 8×8.
-		x = bindings.Conv2DGEMM(ctx, x, b.Conv1.Weight, b.Conv1.Bias, 2, 3, 1).RELU(ctx)
-	} else {
-		x = b.Conv1.Forward(ctx, x, 2, 3, 1).RELU(ctx)
-	}
+	// The stem stays on Conv2D: Conv2DGEMM (k = 147 grown to 8×8×3 for
+	// tinyBLAS) was no faster in the whole model (DETR 800×1066, 2 threads:
+	// 5.54 against 5.35 CPU-s; FCN 520×520: 6.53 against 6.80).
+	x = b.Conv1.Forward(ctx, x, 2, 3, 1).RELU(ctx)
 	x = bindings.MaxPool2D(ctx, x, 3, 2, 1)
 	if cf {
 		x = bindings.ToChannelFirst(ctx, x)
