@@ -3,14 +3,17 @@ package bindings
 import (
 	"fmt"
 	"math"
+	"syscall"
 	"testing"
+	"time"
 
 	"github.com/ollama/ollama/ml"
 )
 
 // TestConv2DCF: the channel-first conv equals a plain-Go convolution
 // (float64 accumulation) within 1e-5·max|ref| for the ResNet conv kinds:
-// 1×1, strided 1×1 (downsample), 3×3 strided, 3×3 dilated, the 7×7 stem.
+// 1×1, strided 1×1 (downsample), 3×3 strided, 3×3 dilated (also in
+// batches), 5×5, unpadded 3×3, the 7×7 stem.
 func TestConv2DCF(t *testing.T) {
 	cases := []struct {
 		name                    string
@@ -21,6 +24,10 @@ func TestConv2DCF(t *testing.T) {
 		{"1x1 stride 2, odd size", shape4{7, 5, 6, 1}, 1, 3, 2, 0, 1},
 		{"3x3 stride 2", shape4{9, 6, 3, 2}, 3, 5, 2, 1, 1},
 		{"3x3 dilation 2", shape4{9, 8, 4, 1}, 3, 3, 1, 2, 2},
+		{"3x3 pad 1, batch of 2", shape4{6, 5, 3, 2}, 3, 4, 1, 1, 1},
+		{"3x3 dilation 4, batch of 3", shape4{7, 9, 2, 3}, 3, 3, 1, 4, 4},
+		{"5x5 pad 2", shape4{8, 7, 3, 1}, 5, 2, 1, 2, 1},
+		{"3x3 pad 0 (not same: im2col)", shape4{6, 5, 3, 1}, 3, 2, 1, 0, 1},
 		{"7x7 stride 2 stem", shape4{11, 13, 3, 1}, 7, 4, 2, 3, 1},
 	}
 	for i, c := range cases {
@@ -85,6 +92,7 @@ func benchConvLayout(b *testing.B, s shape4, k, oc, pad, dil int, channelFirst b
 	x := randn(1, s.len(), 1)
 	w := randn(2, k*k*s.C*oc, 0.02)
 	bias := randn(3, oc, 0.1)
+	defer reportCPUTime(b)()
 	for b.Loop() {
 		ctx := scratch.NewContext()
 		in := ctx.Input()
@@ -110,4 +118,26 @@ func BenchmarkConv3x3Layer4_65x65x512dil4(b *testing.B) {
 }
 func BenchmarkConv3x3Layer4_65x65x512dil4CF(b *testing.B) {
 	benchConvLayout(b, shape4{65, 65, 512, 1}, 3, 512, 4, 4, true)
+}
+
+// reportCPUTime (porttest.ReportCPUTime for the ports) reports, when the returned function is called after the
+// benchmark loop, the process's user+system CPU time per op as "cpu-ms/op"
+// beside the wall time: on a shared machine the CPU time of a one-thread
+// run (taskset -c N: ggml then runs one thread, no spinning barriers) is
+// what the op costs, whatever else time-shares the core.
+func reportCPUTime(b *testing.B) func() {
+	start := cpuTime()
+	return func() {
+		if b.N > 0 {
+			b.ReportMetric(float64((cpuTime()-start).Microseconds())/1e3/float64(b.N), "cpu-ms/op")
+		}
+	}
+}
+
+func cpuTime() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }

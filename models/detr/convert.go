@@ -5,11 +5,13 @@ import (
 	"fmt"
 	"os"
 	"regexp"
+	"sort"
 	"strconv"
 	"strings"
 
 	fsggml "github.com/ollama/ollama/fs/ggml"
 
+	"github.com/multisc/multisc/bindings"
 	"github.com/multisc/multisc/bindings/badinput"
 	"github.com/multisc/multisc/bindings/checkpoint"
 	"github.com/multisc/multisc/models/resnet"
@@ -34,50 +36,72 @@ type hubConfig struct {
 // hub's model.safetensors / pytorch_model.bin (keys model.backbone.
 // conv_encoder.model.*, model.encoder.*, ...), optionally followed by the
 // hub's config.json (heads, class names; without it: 8 heads, COCO names
-// for 91 classes). The first unexpected or missing key is named.
+// for 91 classes). The first unexpected or missing key is named. It is
+// ConvertStream with every tensor read at once.
 func Convert(inputs []string) (fsggml.KV, map[string][]float32, error) {
+	return bindings.StreamConvertFunc(ConvertStream).Materialize(inputs)
+}
+
+// ConvertStream is Convert with each tensor read when the GGUF writer
+// reaches it (bindings.RegisterStreamConverter; see resnet's
+// convert_stream.go): the checkpoint's index is checked up front, then
+// each output tensor reads only its inputs (a backbone conv and its frozen
+// BN statistics; one third of an in_proj; a tensor copied as it is).
+// Peak memory on a full-size checkpoint: see the package comment.
+func ConvertStream(inputs []string) (fsggml.KV, map[string]bindings.TensorSource, func() error, error) {
+	ckpt, cfg, err := readInputs(inputs)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	sd, read, release, err := resnet.OpenLazy(ckpt)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	kv, sources, err := convert(sd, read, cfg)
+	if err != nil {
+		release()
+		return nil, nil, nil, badinput.Errorf("%s: %v", ckpt, err)
+	}
+	return kv, sources, release, nil
+}
+
+// readInputs sorts the inputs into the checkpoint and the optional
+// config.json, and reads the latter.
+func readInputs(inputs []string) (string, hubConfig, error) {
 	var ckpt, cfgPath string
+	var cfg hubConfig
 	for _, in := range inputs {
 		if strings.EqualFold(strings.TrimSpace(extOf(in)), ".json") {
 			if cfgPath != "" {
-				return nil, nil, fmt.Errorf("detr takes at most one config.json, got %s and %s", cfgPath, in)
+				return "", cfg, fmt.Errorf("detr takes at most one config.json, got %s and %s", cfgPath, in)
 			}
 			cfgPath = in
 		} else {
 			if ckpt != "" {
-				return nil, nil, fmt.Errorf("detr takes one checkpoint file (plus an optional config.json), got %s and %s", ckpt, in)
+				return "", cfg, fmt.Errorf("detr takes one checkpoint file (plus an optional config.json), got %s and %s", ckpt, in)
 			}
 			ckpt = in
 		}
 	}
 	if ckpt == "" {
-		return nil, nil, fmt.Errorf("detr needs a checkpoint file (.pth, .bin or .safetensors)")
+		return "", cfg, fmt.Errorf("detr needs a checkpoint file (.pth, .bin or .safetensors)")
 	}
-	var cfg hubConfig
 	if cfgPath != "" {
 		if err := badinput.CheckFile(cfgPath, "config.json"); err != nil {
-			return nil, nil, err
+			return "", cfg, err
 		}
 		data, err := os.ReadFile(cfgPath)
 		if err != nil {
-			return nil, nil, badinput.Errorf("%s: %v", cfgPath, err)
+			return "", cfg, badinput.Errorf("%s: %v", cfgPath, err)
 		}
 		if err := json.Unmarshal(data, &cfg); err != nil {
-			return nil, nil, badinput.Errorf("%s: not a DETR config.json: %v", cfgPath, err)
+			return "", cfg, badinput.Errorf("%s: not a DETR config.json: %v", cfgPath, err)
 		}
 		if cfg.PreNorm {
-			return nil, nil, badinput.Errorf("%s: pre_norm DETR is not supported (the published models are post-norm)", cfgPath)
+			return "", cfg, badinput.Errorf("%s: pre_norm DETR is not supported (the published models are post-norm)", cfgPath)
 		}
 	}
-	sd, err := checkpoint.Load(ckpt)
-	if err != nil {
-		return nil, nil, err
-	}
-	kv, values, err := convert(sd, cfg)
-	if err != nil {
-		return nil, nil, badinput.Errorf("%s: %v", ckpt, err)
-	}
-	return kv, values, nil
+	return ckpt, cfg, nil
 }
 
 func extOf(p string) string {
@@ -140,7 +164,40 @@ func canonical(key string, hub bool) (string, bool) {
 	return fmt.Sprintf("%s.layers.%s.%s.%s", part, m[2], mod, leaf), true
 }
 
-func convert(sd checkpoint.StateDict, cfg hubConfig) (fsggml.KV, map[string][]float32, error) {
+// canonT is one non-backbone tensor under its GGUF name: the checkpoint
+// key it comes from, its shape, and for a third of an in_proj the part
+// (0, 1, 2 for q, k, v; -1 for a tensor taken whole) and the whole tensor.
+type canonT struct {
+	key   string
+	shape []int
+	part  int
+	whole *checkpoint.Tensor
+}
+
+func (c canonT) ggmlShape() []uint64 { return (&checkpoint.Tensor{Shape: c.shape}).GGMLShape() }
+
+// source reads the tensor (or its third of the in_proj) through read.
+func (c canonT) source(read resnet.Reader) bindings.TensorSource {
+	n := 1
+	for _, d := range c.shape {
+		n *= d
+	}
+	return bindings.TensorSource{Elements: uint64(n), Read: func() ([]float32, error) {
+		v, err := read(c.key, c.whole)
+		if err != nil {
+			return nil, err
+		}
+		if c.part < 0 {
+			return v, nil
+		}
+		if len(v) != 3*n {
+			return nil, fmt.Errorf("tensor %s: read %d values, want %d", c.key, len(v), 3*n)
+		}
+		return v[c.part*n : (c.part+1)*n], nil
+	}}
+}
+
+func convert(sd checkpoint.StateDict, read resnet.Reader, cfg hubConfig) (fsggml.KV, map[string]bindings.TensorSource, error) {
 	var hub bool
 	var src string
 	switch {
@@ -152,11 +209,11 @@ func convert(sd checkpoint.StateDict, cfg hubConfig) (fsggml.KV, map[string][]fl
 		return nil, nil, fmt.Errorf("not a DETR checkpoint: neither backbone.0.body.conv1.weight (original) nor model.backbone.conv_encoder.model.conv1.weight (hub) is present")
 	}
 	dilate := [3]bool{false, false, cfg.Dilation}
-	rc, values, err := resnet.ConvertBackbone(sd, src, "backbone.", dilate)
+	rc, sources, err := resnet.ConvertBackboneStream(sd, read, src, "backbone.", dilate)
 	if err != nil {
 		return nil, nil, err
 	}
-	canon := map[string]*checkpoint.Tensor{}
+	canon := map[string]canonT{}
 	for _, k := range sd.Keys() {
 		name, ok := canonical(k, hub)
 		if !ok {
@@ -169,22 +226,21 @@ func convert(sd checkpoint.StateDict, cfg hubConfig) (fsggml.KV, map[string][]fl
 				return nil, nil, fmt.Errorf("tensor %s has shape %v: rows not a multiple of 3", k, t.Shape)
 			}
 			rows := t.Shape[0] / 3
-			per := len(t.Data) / 3
 			for j, p := range []string{"q_proj", "k_proj", "v_proj"} {
 				shape := append([]int{rows}, t.Shape[1:]...)
-				canon[base+"."+p+"."+kind] = &checkpoint.Tensor{Shape: shape, Data: t.Data[j*per : (j+1)*per]}
+				canon[base+"."+p+"."+kind] = canonT{key: k, shape: shape, part: j, whole: t}
 			}
 			continue
 		}
-		canon[name] = t
+		canon[name] = canonT{key: k, shape: t.Shape, part: -1, whole: t}
 	}
 	s := Shape{Config: rc, Resize: FullShape.Resize}
 	dim := func(name string, axis int) (int, error) {
 		t, ok := canon[name]
-		if !ok || len(t.Shape) <= axis {
+		if !ok || len(t.shape) <= axis {
 			return 0, fmt.Errorf("tensor %s is missing", name)
 		}
-		return t.Shape[axis], nil
+		return t.shape[axis], nil
 	}
 	if s.DModel, err = dim("input_projection.weight", 0); err != nil {
 		return nil, nil, err
@@ -200,10 +256,10 @@ func convert(sd checkpoint.StateDict, cfg hubConfig) (fsggml.KV, map[string][]fl
 		return nil, nil, err
 	}
 	s.Classes = nc - 1
-	for canon[fmt.Sprintf("encoder.layers.%d.fc1.weight", s.Encoder)] != nil {
+	for hasKey(canon, fmt.Sprintf("encoder.layers.%d.fc1.weight", s.Encoder)) {
 		s.Encoder++
 	}
-	for canon[fmt.Sprintf("decoder.layers.%d.fc1.weight", s.Decoder)] != nil {
+	for hasKey(canon, fmt.Sprintf("decoder.layers.%d.fc1.weight", s.Decoder)) {
 		s.Decoder++
 	}
 	s.Heads = DefaultHeads
@@ -233,16 +289,16 @@ func convert(sd checkpoint.StateDict, cfg hubConfig) (fsggml.KV, map[string][]fl
 		if !ok {
 			return nil, nil, fmt.Errorf("tensor %s is missing (after renaming to the hub's names)", spec.Name)
 		}
-		if !sameShape(t.GGMLShape(), spec.Shape) {
-			return nil, nil, fmt.Errorf("tensor %s has PyTorch shape %v, want %v", spec.Name, t.Shape, reverse(spec.Shape))
+		if !sameShape(t.ggmlShape(), spec.Shape) {
+			return nil, nil, fmt.Errorf("tensor %s has PyTorch shape %v, want %v", spec.Name, t.shape, reverse(spec.Shape))
 		}
-		values[spec.Name] = t.Data
+		sources[spec.Name] = t.source(read)
 		delete(canon, spec.Name)
 	}
 	if rest := sortedKeys(canon); len(rest) > 0 {
 		return nil, nil, fmt.Errorf("not a DETR checkpoint of this shape: unexpected tensor %s (and %d more)", rest[0], len(rest)-1)
 	}
-	return kv, values, nil
+	return kv, sources, nil
 }
 
 // withPrefix gives kv the "detr." prefix Tensors reads through.
@@ -295,7 +351,20 @@ func reverse(s []uint64) []uint64 {
 	return out
 }
 
-func sortedKeys(m map[string]*checkpoint.Tensor) []string {
-	sd := checkpoint.StateDict(m)
-	return sd.Keys()
+func hasKey(m map[string]canonT, k string) bool {
+	_, ok := m[k]
+	return ok
+}
+
+func sortedKeys(m map[string]canonT) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
+}
+
+func init() {
+	bindings.RegisterStreamConverter(Arch, ConvertStream)
 }

@@ -9,6 +9,7 @@ import (
 	"github.com/ollama/ollama/ml"
 
 	"github.com/multisc/multisc/bindings"
+	"github.com/multisc/multisc/bindings/porttest"
 	"github.com/multisc/multisc/models/resnet"
 )
 
@@ -49,10 +50,11 @@ func benchFCN(b *testing.B, typ fsggml.TensorType) {
 	for i := range in {
 		in[i] = float32(i%977)/977 - 0.5
 	}
-	for _, cf := range []bool{true, false} {
-		b.Run(layoutName(cf), func(b *testing.B) {
-			resnet.ChannelFirst = cf
+	for _, v := range benchVariants {
+		b.Run(v.name, func(b *testing.B) {
+			resnet.ChannelFirst = v.cf
 			defer func() { resnet.ChannelFirst = true }()
+			defer porttest.ReportCPUTime(b)()
 			for b.Loop() {
 				bindings.MustCompute(m.Backend(), func(ctx ml.Context) []ml.Tensor {
 					x := ctx.Input().FromFloats(in, 520, 520, 3, 1)
@@ -63,10 +65,13 @@ func benchFCN(b *testing.B, typ fsggml.TensorType) {
 	}
 }
 
-// layoutName names a sub-benchmark by the backbone's activation layout.
-func layoutName(channelFirst bool) string {
-	if channelFirst {
-		return "layout=CWH"
-	}
-	return "layout=WHC"
+// benchVariants are the conv paths the benchmarks compare: channel-first
+// (bindings.Conv2DCF, the default) and the [W, H, C, N] layout of
+// bindings.Conv2D.
+var benchVariants = []struct {
+	name string
+	cf   bool
+}{
+	{"layout=CWH", true},
+	{"layout=WHC", false},
 }

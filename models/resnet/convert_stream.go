@@ -14,8 +14,8 @@ import (
 // fcn_resnet50 (aux_loss) state dict, 142 MB .pth to a 132 MB f32 GGUF
 // (`/usr/bin/time -v go run ./cmd/multisc convert --arch fcn ...`): peak
 // RSS 369 MB (2.8x the output) with checkpoint.Load, 214 MB (1.6x)
-// streaming, same bytes. DETR still loads (its converter has not moved
-// over) and uses ConvertBackbone's materialized form.
+// streaming, same bytes. DETR streams the same way (models/detr
+// ConvertStream, through ConvertBackboneStream).
 
 func init() {
 	bindings.RegisterStreamConverter(Arch, ConvertStream)

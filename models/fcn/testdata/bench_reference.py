@@ -1,7 +1,12 @@
 #!/usr/bin/python3
 """Anchor for BenchmarkFCN520: torchvision 0.14's own fcn_resnet50 (no aux
 head, random seeded weights), one 520x520 image per call, CPU PyTorch
-(Debian python3-torch). Prints the median of 5 runs after one warm-up.
+(Debian python3-torch). Prints the median of 5 runs after one warm-up, wall
+and process CPU time (on a shared machine the CPU time moves less; compare
+it with the Go benchmark's cpu-ms/op). Compare at 2 threads, not 1: with
+one thread PyTorch 1.13 leaves oneDNN for its native path on unstrided,
+undilated 1x1 convs of small batches (ConvParams::use_mkldnn), and a
+one-thread run here did not finish its 6 passes in 3.5 minutes.
 
   /usr/bin/python3 bench_reference.py [threads] [save.pth]
 
@@ -32,14 +37,16 @@ def main():
     x = torch.randn(1, 3, 520, 520)
     with torch.no_grad():
         m(x)
-        times = []
+        times, cpu = [], []
         for _ in range(5):
-            t = time.perf_counter()
+            t, c = time.perf_counter(), time.process_time()
             m(x)["out"]
             times.append(time.perf_counter() - t)
+            cpu.append(time.process_time() - c)
     med = statistics.median(times)
-    print("torch %s threads %d: fcn_resnet50 520x520 median %.3f s (runs %s)" % (
-        torch.__version__, torch.get_num_threads(), med, " ".join("%.3f" % t for t in times)))
+    print("torch %s threads %d: fcn_resnet50 520x520 median %.3f s (runs %s), CPU time median %.3f s" % (
+        torch.__version__, torch.get_num_threads(), med, " ".join("%.3f" % t for t in times),
+        statistics.median(cpu)))
 
 
 if __name__ == "__main__":
