@@ -29,6 +29,16 @@ const (
 
 type opArg struct{ kind, n int }
 
+// gopickle builds collections.OrderedDict itself and refuses constructor
+// arguments, which Python 2's pickles of an OrderedDict pass (a list of
+// [key, value] pairs; LPIPS's published weights are such a file). readPickle
+// renames the module of that GLOBAL opcode in place, to a name of the same
+// length, so that findClass is asked and gives orderedDictClass.
+const (
+	orderedDictGlobal = "collections\nOrderedDict\n"
+	orderedDictAlias  = "collectionz\nOrderedDict\n"
+)
+
 // pickleOps lists every opcode of pickle protocols 0 to 5 with its argument.
 var pickleOps = func() map[byte]opArg {
 	m := map[byte]opArg{}
@@ -102,8 +112,12 @@ func readPickle(r *bufio.Reader, limit int64) ([]byte, error) {
 		case argLine:
 			err = line()
 		case argLine2:
+			start := len(out)
 			if err = line(); err == nil {
 				err = line()
+			}
+			if err == nil && string(out[start:]) == orderedDictGlobal {
+				copy(out[start:], orderedDictAlias)
 			}
 		case argLen1:
 			var b []byte

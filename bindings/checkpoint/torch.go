@@ -107,8 +107,46 @@ func findClass(module, name string) (any, error) {
 		if dt, ok := storageTypes[name]; ok {
 			return storageClass{dt}, nil
 		}
+	case "collectionz": // collections, renamed by readPickle
+		if name == "OrderedDict" {
+			return orderedDictClass{}, nil
+		}
 	}
 	return inertClass{module + "." + name}, nil
+}
+
+// orderedDictClass is collections.OrderedDict, called with no argument
+// (Python 3) or with a list of [key, value] pairs (Python 2).
+type orderedDictClass struct{}
+
+func (orderedDictClass) Call(args ...any) (any, error) {
+	d := types.NewOrderedDict()
+	if len(args) == 0 {
+		return d, nil
+	}
+	items, ok := args[0].(*types.List)
+	if len(args) != 1 || !ok {
+		return nil, fmt.Errorf("OrderedDict(%d arguments): want none or one list of pairs", len(args))
+	}
+	for i := 0; i < items.Len(); i++ {
+		var k, v any
+		switch p := items.Get(i).(type) {
+		case *types.List:
+			if p.Len() != 2 {
+				return nil, fmt.Errorf("OrderedDict item %d has %d elements, want 2", i, p.Len())
+			}
+			k, v = p.Get(0), p.Get(1)
+		case *types.Tuple:
+			if p.Len() != 2 {
+				return nil, fmt.Errorf("OrderedDict item %d has %d elements, want 2", i, p.Len())
+			}
+			k, v = p.Get(0), p.Get(1)
+		default:
+			return nil, fmt.Errorf("OrderedDict item %d is a %T, want a pair", i, p)
+		}
+		d.Set(k, v)
+	}
+	return d, nil
 }
 
 // inertClass stands for any class or function a pickle names that is not a

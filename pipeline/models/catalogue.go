@@ -174,6 +174,10 @@ func sized(s Source, size int64, sha256 string) Source {
 	return s
 }
 
+// lpipsRevision is the richzhang/PerceptualSimilarity commit the LPIPS
+// weights are pinned to.
+const lpipsRevision = "082bb24f84c091ea94de2867d34c4544f68e0963"
+
 // sd15Revision is the hub commit of stable-diffusion-v1-5/stable-diffusion-v1-5
 // whose v1-5-pruned-emaonly.safetensors has the sha256 in the catalogue.
 const sd15Revision = "451f4fe16113bff5a5d2269ed5ad43b0592e9a14"
@@ -261,7 +265,10 @@ defamatory or discriminatory use, no impersonation, no medical or legal advice,
 		Role: LPIPS, Arch: "lpips", Model: "LPIPS v0.1 alex (richzhang/PerceptualSimilarity) on torchvision AlexNet", Licence: "BSD-2-Clause (LPIPS), BSD-3-Clause (torchvision)",
 		Files: []Source{
 			{Host: PyTorch, Path: "models/alexnet-owt-7be5be79.pth", Local: "lpips/alexnet-owt-7be5be79.pth", HashPrefix: "7be5be79"},
-			{Host: GitHub, Path: "richzhang/PerceptualSimilarity/raw/master/lpips/weights/v0.1/alex.pth", Local: "lpips/alex.pth"},
+			// Pinned to the repository's commit 082bb24f; size and sha256 of
+			// that blob (a plain git file, read from a clone of the repository).
+			{Host: GitHub, Path: "richzhang/PerceptualSimilarity/raw/" + lpipsRevision + "/lpips/weights/v0.1/alex.pth", Local: "lpips/alex.pth",
+				Size: 6009, SHA256: "df73285e35b22355a2df87cdb6b70b343713b667eddbda73e1977e0c860835c0"},
 		},
 		Inputs: []string{"lpips/alexnet-owt-7be5be79.pth", "lpips/alex.pth"},
 	},

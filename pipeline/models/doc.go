@@ -86,6 +86,7 @@
 // check it against that revision). The other hub files use "main" and
 // are checked against the hub's X-Linked-Etag (the LFS sha256) when the
 // server sends one; torchvision's by the hash prefix in their names;
-// LPIPS's alex.pth (a plain git file on GitHub) is not checked. Downloads run one file at
-// a time.
+// LPIPS's alex.pth (a plain git file on GitHub) is pinned to a commit and
+// checked against its size and sha256. A role's files download up to
+// PullOptions.Parallel at a time.
 package models
