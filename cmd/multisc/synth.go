@@ -10,6 +10,9 @@ import (
 	_ "github.com/multisc/multisc/models/all"
 )
 
+// clipVisionSizes are --arch clip-vision's sizes as clip sizes.
+var clipVisionSizes = map[string]string{"tiny": "tiny-encoder", "full": "vit-h"}
+
 func init() {
 	var arch, size, out, typ string
 	var seed uint64
@@ -30,7 +33,9 @@ bare CLIP image encoders (no LLaVA projector; tiny and full are mmproj files):
                  projection 768): models role embedder
   tiny-encoder   a tiny ViT-H-style encoder whose projection (24) fits
                  --arch ipadapter --size tiny
-  tiny-embedder  a tiny ViT-L-style encoder`,
+  tiny-embedder  a tiny ViT-L-style encoder
+--arch clip-vision names the bare image encoder: clip with --size tiny meaning
+tiny-encoder and full meaning vit-h.`,
 		Flags: func(fs *pflag.FlagSet) {
 			fs.StringVar(&arch, "arch", "", "architecture (see --list)")
 			fs.StringVar(&size, "size", "tiny", "tiny (tests, demo) or full (published dimensions); clip also vit-h, vit-l, tiny-encoder, tiny-embedder (see above)")
@@ -48,6 +53,12 @@ bare CLIP image encoders (no LLaVA projector; tiny and full are mmproj files):
 			}
 			if len(args) != 0 {
 				return badInput("synth takes no positional arguments (use --out)")
+			}
+			if arch == "clip-vision" {
+				arch = "clip"
+				if s, ok := clipVisionSizes[size]; ok {
+					size = s
+				}
 			}
 			a, ok := bindings.LookupArch(arch)
 			if !ok {

@@ -78,3 +78,21 @@ func TestSynthSizeBadInput(t *testing.T) {
 		})
 	}
 }
+
+// TestSynthClipVisionAlias: --arch clip-vision --size tiny is clip's
+// tiny-encoder, byte for byte.
+func TestSynthClipVisionAlias(t *testing.T) {
+	dir := t.TempDir()
+	a, b := filepath.Join(dir, "a.gguf"), filepath.Join(dir, "b.gguf")
+	if _, stderr, code := runCLI(t, "synth", "--arch", "clip-vision", "--size", "tiny", "--seed", "2", "--out", a); code != 0 {
+		t.Fatal(stderr)
+	}
+	if _, stderr, code := runCLI(t, "synth", "--arch", "clip", "--size", clip.VisionSizeTinyEncoder, "--seed", "2", "--out", b); code != 0 {
+		t.Fatal(stderr)
+	}
+	x, _ := os.ReadFile(a)
+	y, _ := os.ReadFile(b)
+	if len(x) == 0 || !bytes.Equal(x, y) {
+		t.Error("clip-vision tiny differs from clip tiny-encoder")
+	}
+}
