@@ -92,7 +92,8 @@ writes every output (reconstructions, slice, blocks, captions, records) to
 --out.
 
 With no --models it builds, once, a complete set of tiny models with random
-weights in the user cache folder and runs on it in seconds: tiny random
+weights in the user cache folder and runs on it in seconds (64x64, 4 steps,
+captions of at most 16 tokens, greedy correction): tiny random
 models draw noise and write nonsense captions; the demo then shows the
 machinery (every stage, the channel, the metrics), not the paper's quality.
 For real models: 'multisc models pull --out DIR' (the public checkpoints,
@@ -134,6 +135,11 @@ alone.`,
 				o.Steps = steps
 			case tiny:
 				o.Steps = 4
+			}
+			if tiny {
+				// Random captions and corrections are noise at any length:
+				// short ones and greedy correction keep the demo quick.
+				o.CaptionMaxTokens, o.Beams = 16, 1
 			}
 			img, err := demoImage(imgPath)
 			if err != nil {

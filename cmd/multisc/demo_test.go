@@ -19,7 +19,7 @@ func TestDemo(t *testing.T) {
 	t.Setenv("XDG_CACHE_HOME", cache)
 	t.Setenv("HOME", cache)
 	out := filepath.Join(t.TempDir(), "demo")
-	stdout, stderr, code := runCLI(t, "demo", "--out", out, "--size", "32x32", "--steps", "2")
+	stdout, stderr, code := runCLI(t, "demo", "--out", out, "--size", "32x32", "--steps", "2", "--threads", "1")
 	if code != 0 {
 		t.Fatalf("demo: exit %d: %s", code, stderr)
 	}
@@ -48,7 +48,7 @@ func TestDemo(t *testing.T) {
 			t.Error(err)
 		}
 	}
-	_, stderr, code = runCLI(t, "demo", "--out", out, "--size", "32x32", "--steps", "2")
+	_, stderr, code = runCLI(t, "demo", "--out", out, "--size", "32x32", "--steps", "2", "--threads", "1")
 	if code != 0 || !strings.Contains(stderr, "reusing the tiny model set") {
 		t.Fatalf("second demo: exit %d: %s", code, stderr)
 	}

@@ -29,7 +29,7 @@ func TestEvalOnTinySystem(t *testing.T) {
 	}
 	systemImage(t, filepath.Join(imgs, "a.png"))
 	systemImage(t, filepath.Join(imgs, "b.png"))
-	settings := []string{"--steps", "2", "--size", "32x32", "--seed", "3"}
+	settings := []string{"--steps", "2", "--size", "32x32", "--seed", "3", "--caption-tokens", "6", "--beams", "1", "--threads", "1"}
 	out := filepath.Join(dir, "sweep")
 	args := append([]string{"eval", "--dataset", "folder", "--root", imgs, "--models", set, "--out", out,
 		"--methods", "multisc-fusion,vlm-csc", "--channels", "awgn", "--snr", "0,10"}, settings...)
