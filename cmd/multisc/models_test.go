@@ -137,7 +137,9 @@ func TestModelsPull(t *testing.T) {
 
 	// the torchvision file's name carries its sha256 prefix: a tiny fixture
 	// served in its place is refused, deleted, and the manifest is untouched
-	_, stderr, code = runCLI(t, "models", "pull", "lpips", "--out", dir)
+	// (one file at a time, in catalogue order: alex.pth, pinned by size,
+	// would otherwise race it with a size mismatch)
+	_, stderr, code = runCLI(t, "models", "pull", "lpips", "--out", dir, "--parallel", "1")
 	wantPullBadInput(t, stderr, code, "role lpips", "alexnet-owt-7be5be79.pth", "sha256 mismatch", "7be5be79", "deleted")
 	b2, _ := os.ReadFile(filepath.Join(dir, "models.json"))
 	if string(b2) != string(b) {
@@ -145,7 +147,7 @@ func TestModelsPull(t *testing.T) {
 	}
 	// a pull that converts one role (at another type) and then fails on the
 	// next leaves the first role's file as the manifest records it
-	_, stderr, code = runCLI(t, "models", "pull", "detector", "lpips", "--out", dir, "--type", "f32")
+	_, stderr, code = runCLI(t, "models", "pull", "detector", "lpips", "--out", dir, "--type", "f32", "--parallel", "1")
 	wantPullBadInput(t, stderr, code, "role lpips", "sha256 mismatch")
 	if b3, _ := os.ReadFile(filepath.Join(dir, "models.json")); string(b3) != string(b) {
 		t.Error("a failed pull changed models.json")
