@@ -65,7 +65,8 @@ func BenchmarkEncodeImage(b *testing.B) {
 // adapter (λ = 0.6): image encoding of a 512×384 image by the ViT-H/14
 // encoder, the image prompt, text encoding, 20 UNet steps with IP layers,
 // VAE decoding. Models as BenchmarkUNetStepIP ($MULTISC_SD_MODEL) and
-// BenchmarkEncodeImage ($MULTISC_VITH_MODEL); the per-stage seconds of the
+// BenchmarkEncodeImage ($MULTISC_VITH_MODEL), the adapter $MULTISC_IP_MODEL
+// or a synthesized one; the per-stage seconds of the
 // last run are reported as metrics.
 //
 //	flock /tmp/bench.lock go test -run '^$' -bench Generate20IP -benchtime 1x -count 3 -timeout 60m ./models/ipadapter/
@@ -84,11 +85,7 @@ func BenchmarkGenerate20IP(b *testing.B) {
 		b.Fatal(err)
 	}
 	defer g.Close()
-	ipPath := filepath.Join(b.TempDir(), "ip-full-f16.gguf")
-	if err := bindings.Synth(Arch, "full", 1, fsggml.TensorTypeF16, ipPath); err != nil {
-		b.Fatal(err)
-	}
-	a, err := Open(ipPath, o)
+	a, err := Open(benchAdapterPath(b), o)
 	if err != nil {
 		b.Fatal(err)
 	}

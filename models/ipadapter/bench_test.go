@@ -16,8 +16,9 @@ import (
 // Benchmarks on full-size weights (seeded random) on the CPU: the SD 1.5
 // model is $MULTISC_SD_MODEL when set (e.g. `multisc synth --arch sd15
 // --size full --type f16`), else one synthesized into a temporary folder
-// (about 2 GB); the adapter is synthesized full size in f16. Threads:
-// $MULTISC_THREADS or all cores.
+// (about 2 GB); the adapter is $MULTISC_IP_MODEL when set (e.g. `multisc
+// convert --arch ipadapter ip-adapter_sd15.safetensors`), else synthesized
+// full size in f16. Threads: $MULTISC_THREADS or all cores.
 //
 //	flock /tmp/bench.lock go test -run '^$' -bench UNetStepIP -benchtime 1x -count 3 ./models/ipadapter/
 //
@@ -45,11 +46,7 @@ func benchSetup(b *testing.B) (*sd.Model, *Adapter) {
 		b.Fatal(err)
 	}
 	b.Cleanup(l.Close)
-	ip := filepath.Join(b.TempDir(), "ip-full-f16.gguf")
-	if err := bindings.Synth(Arch, "full", 1, fsggml.TensorTypeF16, ip); err != nil {
-		b.Fatal(err)
-	}
-	a, err := Open(ip, o)
+	a, err := Open(benchAdapterPath(b), o)
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -59,6 +56,19 @@ func benchSetup(b *testing.B) (*sd.Model, *Adapter) {
 		b.Fatal(err)
 	}
 	return m, a
+}
+
+// benchAdapterPath is $MULTISC_IP_MODEL, else a full-size f16 adapter
+// synthesized (seed 1) into a temporary folder.
+func benchAdapterPath(b *testing.B) string {
+	if p := os.Getenv("MULTISC_IP_MODEL"); p != "" {
+		return p
+	}
+	ip := filepath.Join(b.TempDir(), "ip-full-f16.gguf")
+	if err := bindings.Synth(Arch, "full", 1, fsggml.TensorTypeF16, ip); err != nil {
+		b.Fatal(err)
+	}
+	return ip
 }
 
 func benchEmbed(n int) []float32 {
