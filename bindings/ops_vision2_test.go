@@ -5,6 +5,7 @@ import (
 	"math"
 	"testing"
 
+	"github.com/multisc/multisc/internal/cputime"
 	"github.com/ollama/ollama/ml"
 )
 
@@ -71,7 +72,7 @@ func benchConvGEMM(b *testing.B, s shape4, k, oc, stride, pad int) {
 		conv func(ml.Context, ml.Tensor, ml.Tensor, ml.Tensor, int, int, int) ml.Tensor
 	}{{"Conv2D", Conv2D}, {"Conv2DGEMM", Conv2DGEMM}} {
 		b.Run(v.name, func(b *testing.B) {
-			defer reportCPUTime(b)()
+			defer cputime.Report(b)()
 			for b.Loop() {
 				ctx := scratch.NewContext()
 				in := ctx.Input()

@@ -3,10 +3,9 @@ package bindings
 import (
 	"fmt"
 	"math"
-	"syscall"
 	"testing"
-	"time"
 
+	"github.com/multisc/multisc/internal/cputime"
 	"github.com/ollama/ollama/ml"
 )
 
@@ -92,7 +91,7 @@ func benchConvLayout(b *testing.B, s shape4, k, oc, pad, dil int, channelFirst b
 	x := randn(1, s.len(), 1)
 	w := randn(2, k*k*s.C*oc, 0.02)
 	bias := randn(3, oc, 0.1)
-	defer reportCPUTime(b)()
+	defer cputime.Report(b)()
 	for b.Loop() {
 		ctx := scratch.NewContext()
 		in := ctx.Input()
@@ -118,26 +117,4 @@ func BenchmarkConv3x3Layer4_65x65x512dil4(b *testing.B) {
 }
 func BenchmarkConv3x3Layer4_65x65x512dil4CF(b *testing.B) {
 	benchConvLayout(b, shape4{65, 65, 512, 1}, 3, 512, 4, 4, true)
-}
-
-// reportCPUTime (porttest.ReportCPUTime for the ports) reports, when the returned function is called after the
-// benchmark loop, the process's user+system CPU time per op as "cpu-ms/op"
-// beside the wall time: on a shared machine the CPU time of a one-thread
-// run (taskset -c N: ggml then runs one thread, no spinning barriers) is
-// what the op costs, whatever else time-shares the core.
-func reportCPUTime(b *testing.B) func() {
-	start := cpuTime()
-	return func() {
-		if b.N > 0 {
-			b.ReportMetric(float64((cpuTime()-start).Microseconds())/1e3/float64(b.N), "cpu-ms/op")
-		}
-	}
-}
-
-func cpuTime() time.Duration {
-	var ru syscall.Rusage
-	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
-		return 0
-	}
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }

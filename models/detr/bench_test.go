@@ -9,7 +9,7 @@ import (
 	"github.com/ollama/ollama/ml"
 
 	"github.com/multisc/multisc/bindings"
-	"github.com/multisc/multisc/bindings/porttest"
+	"github.com/multisc/multisc/internal/cputime"
 	"github.com/multisc/multisc/models/resnet"
 )
 
@@ -53,7 +53,7 @@ func benchDETR(b *testing.B, typ fsggml.TensorType) {
 		b.Run(name, func(b *testing.B) {
 			resnet.ChannelFirst = cf
 			defer func() { resnet.ChannelFirst = true }()
-			defer porttest.ReportCPUTime(b)()
+			defer cputime.Report(b)()
 			for b.Loop() {
 				bindings.MustCompute(m.Backend(), func(ctx ml.Context) []ml.Tensor {
 					x := ctx.Input().FromFloats(in, w, h, 3, 1)

@@ -9,7 +9,7 @@ import (
 	"github.com/ollama/ollama/ml"
 
 	"github.com/multisc/multisc/bindings"
-	"github.com/multisc/multisc/bindings/porttest"
+	"github.com/multisc/multisc/internal/cputime"
 	"github.com/multisc/multisc/models/resnet"
 )
 
@@ -54,7 +54,7 @@ func benchFCN(b *testing.B, typ fsggml.TensorType) {
 		b.Run(v.name, func(b *testing.B) {
 			resnet.ChannelFirst = v.cf
 			defer func() { resnet.ChannelFirst = true }()
-			defer porttest.ReportCPUTime(b)()
+			defer cputime.Report(b)()
 			for b.Loop() {
 				bindings.MustCompute(m.Backend(), func(ctx ml.Context) []ml.Tensor {
 					x := ctx.Input().FromFloats(in, 520, 520, 3, 1)

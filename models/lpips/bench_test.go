@@ -7,7 +7,7 @@ import (
 	fsggml "github.com/ollama/ollama/fs/ggml"
 
 	"github.com/multisc/multisc/bindings"
-	"github.com/multisc/multisc/bindings/porttest"
+	"github.com/multisc/multisc/internal/cputime"
 )
 
 // BenchmarkDistance512 scores one 512×512 pair per iteration with a
@@ -25,7 +25,7 @@ func BenchmarkDistance512(b *testing.B) {
 	}
 	defer mt.Close()
 	x, y := testImage(512, 512, 0), testImage(512, 512, 50)
-	defer porttest.ReportCPUTime(b)()
+	defer cputime.Report(b)()
 	for b.Loop() {
 		if _, err := mt.Distance(x, y); err != nil {
 			b.Fatal(err)

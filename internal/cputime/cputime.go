@@ -1,4 +1,7 @@
-package porttest
+// Package cputime reports a benchmark's process CPU time beside its wall
+// time (a dependency-free package, so the engine layer's own benchmarks
+// can use it too).
+package cputime
 
 import (
 	"syscall"
@@ -6,25 +9,25 @@ import (
 	"time"
 )
 
-// ReportCPUTime reports, when the returned function is called after the
+// Report reports, when the returned function is called after the
 // benchmark loop, the process's user+system CPU time per op as "cpu-ms/op"
 // beside the wall time. On a shared machine the CPU time of a one-thread
 // run (`taskset -c N`: ggml then runs one thread, so no spinning barriers)
 // is what the work costs, whatever else time-shares the core; with more
 // threads it also counts ggml's barrier spinning.
 //
-//	defer porttest.ReportCPUTime(b)()
+//	defer cputime.Report(b)()
 //	for b.Loop() { ... }
-func ReportCPUTime(b *testing.B) func() {
-	start := cpuTime()
+func Report(b *testing.B) func() {
+	start := now()
 	return func() {
 		if b.N > 0 {
-			b.ReportMetric(float64((cpuTime()-start).Microseconds())/1e3/float64(b.N), "cpu-ms/op")
+			b.ReportMetric(float64((now()-start).Microseconds())/1e3/float64(b.N), "cpu-ms/op")
 		}
 	}
 }
 
-func cpuTime() time.Duration {
+func now() time.Duration {
 	var ru syscall.Rusage
 	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
 		return 0
