@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/multisc/multisc/bindings"
+	"github.com/multisc/multisc/internal/procmem"
 	"github.com/multisc/multisc/pipeline/imageio"
 )
 
@@ -114,7 +115,7 @@ func BenchmarkRun(b *testing.B) {
 	b.ReportMetric(median(overhead), "overhead-%")
 	b.ReportMetric(median(reuse), "sweep7-reuse-x")
 	b.ReportMetric(load, "load-s")
-	b.ReportMetric(float64(PeakRSS())/(1<<20), "peak-MiB")
+	b.ReportMetric(procmem.PeakMiB(), "peak-MiB")
 }
 
 func median(v []float64) float64 {
@@ -161,5 +162,5 @@ func BenchmarkResident(b *testing.B) {
 		s.Close()
 	}
 	b.ReportMetric(median(load), "load-s")
-	b.ReportMetric(float64(PeakRSS())/(1<<20), "peak-MiB")
+	b.ReportMetric(procmem.PeakMiB(), "peak-MiB")
 }

@@ -1,16 +1,14 @@
 package pipeline
 
 import (
-	"bufio"
 	"image"
 	"math"
-	"os"
-	"strconv"
 	"strings"
 	"time"
 
 	"golang.org/x/image/draw"
 
+	"github.com/multisc/multisc/internal/procmem"
 	"github.com/multisc/multisc/pipeline/metrics"
 	"github.com/multisc/multisc/pipeline/models"
 )
@@ -169,7 +167,7 @@ func (s *System) Record(tx *Transmission, rx *Reception) (Record, error) {
 		m.BLEUCorrectedRef = meanBLEU(corr, func(int) []string { return refs })
 	}
 	rec.Seconds["total"] = total
-	rec.PeakRSS = PeakRSS()
+	rec.PeakRSS = procmem.PeakRSS()
 	rec.Models = s.modelHashes(roles)
 	return rec, nil
 }
@@ -270,28 +268,4 @@ func finite(v float64) *float64 {
 		return nil
 	}
 	return &v
-}
-
-// PeakRSS is the process's peak resident memory in bytes (VmHWM from
-// /proc/self/status); 0 where unknown.
-func PeakRSS() int64 {
-	f, err := os.Open("/proc/self/status")
-	if err != nil {
-		return 0
-	}
-	defer f.Close()
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		line := sc.Text()
-		if rest, ok := strings.CutPrefix(line, "VmHWM:"); ok {
-			fields := strings.Fields(rest)
-			if len(fields) >= 1 {
-				kb, err := strconv.ParseInt(fields[0], 10, 64)
-				if err == nil {
-					return kb * 1024
-				}
-			}
-		}
-	}
-	return 0
 }

@@ -73,18 +73,6 @@ func findFiles(inputs []string) (hfFiles, error) {
 	return f, nil
 }
 
-func readJSON(path string) (map[string]any, error) {
-	b, err := os.ReadFile(path)
-	if err != nil {
-		return nil, badinput.Errorf("%s: %v", path, err)
-	}
-	var m map[string]any
-	if err := json.Unmarshal(b, &m); err != nil {
-		return nil, badinput.Errorf("%s: not a JSON object: %v", path, err)
-	}
-	return m, nil
-}
-
 // archKeys are the config.json integers of the architecture.
 var archKeys = []string{"d_model", "encoder_layers", "decoder_layers", "encoder_attention_heads",
 	"decoder_attention_heads", "encoder_ffn_dim", "decoder_ffn_dim", "max_position_embeddings", "vocab_size"}
@@ -96,7 +84,7 @@ func Convert(inputs []string) (fsggml.KV, map[string][]float32, error) {
 	if err != nil {
 		return nil, nil, err
 	}
-	cfg, err := readJSON(files.config)
+	cfg, err := checkpoint.ReadConfig(files.config)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -149,7 +137,7 @@ func generationKV(kv fsggml.KV, cfg map[string]any, files hfFiles) error {
 	gen := map[string]any{}
 	if files.generation != "" {
 		var err error
-		if gen, err = readJSON(files.generation); err != nil {
+		if gen, err = checkpoint.ReadConfig(files.generation); err != nil {
 			return err
 		}
 	}

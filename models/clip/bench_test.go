@@ -5,12 +5,12 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
-	"strings"
 	"testing"
 
 	fsggml "github.com/ollama/ollama/fs/ggml"
 
 	"github.com/multisc/multisc/bindings"
+	"github.com/multisc/multisc/internal/procmem"
 )
 
 // BenchmarkVisionTowerViTH is the anchor-comparable form of the image
@@ -64,20 +64,5 @@ func BenchmarkVisionTowerViTH(b *testing.B) {
 			b.Fatalf("%d values, want 64×256", len(out[0]))
 		}
 	}
-	b.ReportMetric(benchPeakMiB(), "peak-MiB")
-}
-
-// benchPeakMiB is the process's peak resident set (Linux VmHWM).
-func benchPeakMiB() float64 {
-	raw, err := os.ReadFile("/proc/self/status")
-	if err != nil {
-		return 0
-	}
-	for _, line := range strings.Split(string(raw), "\n") {
-		if rest, ok := strings.CutPrefix(line, "VmHWM:"); ok {
-			kb, _ := strconv.Atoi(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(rest), "kB")))
-			return float64(kb) / 1024
-		}
-	}
-	return 0
+	b.ReportMetric(procmem.PeakMiB(), "peak-MiB")
 }

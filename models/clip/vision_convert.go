@@ -1,7 +1,6 @@
 package clip
 
 import (
-	"encoding/json"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -35,11 +34,11 @@ func VisionReadFolder(dir string, keep func(file string) bool) (*VisionFolder, e
 		return nil, badinput.Errorf("%s: not a folder (want a checkpoint folder with config.json)", dir)
 	}
 	f := &VisionFolder{Dir: dir, Weights: checkpoint.StateDict{}}
-	if f.Config, err = readJSON(filepath.Join(dir, "config.json")); err != nil {
+	if f.Config, err = checkpoint.ReadConfig(filepath.Join(dir, "config.json")); err != nil {
 		return nil, err
 	}
 	if _, err := os.Stat(filepath.Join(dir, "preprocessor_config.json")); err == nil {
-		if f.Preprocessor, err = readJSON(filepath.Join(dir, "preprocessor_config.json")); err != nil {
+		if f.Preprocessor, err = checkpoint.ReadConfig(filepath.Join(dir, "preprocessor_config.json")); err != nil {
 			return nil, err
 		}
 	}
@@ -67,18 +66,6 @@ func VisionReadFolder(dir string, keep func(file string) bool) (*VisionFolder, e
 		}
 	}
 	return f, nil
-}
-
-func readJSON(path string) (map[string]any, error) {
-	b, err := os.ReadFile(path)
-	if err != nil {
-		return nil, badinput.Errorf("%s: %v", path, err)
-	}
-	var m map[string]any
-	if err := json.Unmarshal(b, &m); err != nil {
-		return nil, badinput.Errorf("%s: not valid JSON: %v", path, err)
-	}
-	return m, nil
 }
 
 // VisionNum reads a numeric config value (JSON numbers are float64).

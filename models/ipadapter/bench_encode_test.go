@@ -12,6 +12,7 @@ import (
 	fsggml "github.com/ollama/ollama/fs/ggml"
 
 	"github.com/multisc/multisc/bindings"
+	"github.com/multisc/multisc/internal/procmem"
 	"github.com/multisc/multisc/models/clip"
 	"github.com/multisc/multisc/models/sd"
 )
@@ -57,7 +58,7 @@ func BenchmarkEncodeImage(b *testing.B) {
 			b.Fatalf("embedding of %d values", len(v))
 		}
 	}
-	b.ReportMetric(peakMiB(), "peak-MiB")
+	b.ReportMetric(procmem.PeakMiB(), "peak-MiB")
 }
 
 // BenchmarkGenerate20IP is the end-to-end figure: one 512×512
@@ -135,5 +136,5 @@ func BenchmarkGenerate20IP(b *testing.B) {
 	b.ReportMetric(res.Timing.TextEncode.Seconds(), "text-s")
 	b.ReportMetric(unet.Seconds()/float64(len(res.Timing.UNetSteps)), "unet-s/step")
 	b.ReportMetric(res.Timing.VAEDecode.Seconds(), "vae-decode-s")
-	b.ReportMetric(peakMiB(), "peak-MiB")
+	b.ReportMetric(procmem.PeakMiB(), "peak-MiB")
 }

@@ -4,12 +4,12 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
-	"strings"
 	"testing"
 
 	fsggml "github.com/ollama/ollama/fs/ggml"
 
 	"github.com/multisc/multisc/bindings"
+	"github.com/multisc/multisc/internal/procmem"
 	"github.com/multisc/multisc/models/sd"
 )
 
@@ -102,7 +102,7 @@ func BenchmarkUNetStepIP(b *testing.B) {
 			for b.Loop() {
 				m.UNetEpsIP(x, lat, lat, 501, 1.0, ctxs, 2, 7.5, c.ip)
 			}
-			b.ReportMetric(peakMiB(), "peak-MiB")
+			b.ReportMetric(procmem.PeakMiB(), "peak-MiB")
 		})
 	}
 }
@@ -115,20 +115,5 @@ func BenchmarkPrompt(b *testing.B) {
 			b.Fatal(err)
 		}
 	}
-	b.ReportMetric(peakMiB(), "peak-MiB")
-}
-
-// peakMiB is the process's peak resident set (Linux VmHWM), 0 elsewhere.
-func peakMiB() float64 {
-	raw, err := os.ReadFile("/proc/self/status")
-	if err != nil {
-		return 0
-	}
-	for _, line := range strings.Split(string(raw), "\n") {
-		if rest, ok := strings.CutPrefix(line, "VmHWM:"); ok {
-			kb, _ := strconv.Atoi(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(rest), "kB")))
-			return float64(kb) / 1024
-		}
-	}
-	return 0
+	b.ReportMetric(procmem.PeakMiB(), "peak-MiB")
 }

@@ -275,10 +275,7 @@ func Tensors(kv fsggml.KV) ([]bindings.TensorSpec, error) {
 // weights (what `multisc synth` does for the named sizes): a tiny adapter
 // with another image width, say, to test the width checks.
 func WriteSynth(path string, o Options, seed uint64, t fsggml.TensorType) error {
-	kv := fsggml.KV{"general.architecture": Arch}
-	for k, v := range o.KV() {
-		kv[Arch+"."+k] = v
-	}
+	kv := withPrefix(o.KV())
 	specs, err := Tensors(kv)
 	if err != nil {
 		return err

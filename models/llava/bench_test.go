@@ -1,15 +1,13 @@
 package llava
 
 import (
-	"bufio"
 	"image"
 	"os"
 	"path/filepath"
-	"strconv"
-	"strings"
 	"testing"
 
 	"github.com/multisc/multisc/bindings"
+	"github.com/multisc/multisc/internal/procmem"
 )
 
 // Benchmarks on full-size random weights (Qwen1.5-0.5B shapes, CLIP
@@ -50,22 +48,6 @@ func benchPair(b *testing.B, typ string) (lm, mm string) {
 	return lm, mm
 }
 
-func peakMiB() float64 {
-	f, err := os.Open("/proc/self/status")
-	if err != nil {
-		return 0
-	}
-	defer f.Close()
-	s := bufio.NewScanner(f)
-	for s.Scan() {
-		if v, ok := strings.CutPrefix(s.Text(), "VmHWM:"); ok {
-			kb, _ := strconv.Atoi(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(v), "kB")))
-			return float64(kb) / 1024
-		}
-	}
-	return 0
-}
-
 func benchImage(w, h int) image.Image {
 	img := image.NewNRGBA(image.Rect(0, 0, w, h))
 	for i := range img.Pix {
@@ -95,7 +77,7 @@ func BenchmarkEncode(b *testing.B) {
 	for range b.N {
 		c.Vision.Embed(px)
 	}
-	b.ReportMetric(peakMiB(), "peak-MiB")
+	b.ReportMetric(procmem.PeakMiB(), "peak-MiB")
 }
 
 // BenchmarkLM: prompt (paper query + 576 image tokens) and 32 greedy
@@ -119,7 +101,7 @@ func BenchmarkLM(b *testing.B) {
 			st := c.Last
 			b.ReportMetric(float64(st.PromptTokens)/st.PromptSeconds, "prompt-tok/s")
 			b.ReportMetric(float64(st.DecodeTokens)/st.DecodeSeconds, "decode-tok/s")
-			b.ReportMetric(peakMiB(), "peak-MiB")
+			b.ReportMetric(procmem.PeakMiB(), "peak-MiB")
 		})
 	}
 }
@@ -146,7 +128,7 @@ func BenchmarkCaption3(b *testing.B) {
 					}
 				}
 			}
-			b.ReportMetric(peakMiB(), "peak-MiB")
+			b.ReportMetric(procmem.PeakMiB(), "peak-MiB")
 		})
 	}
 }

@@ -4,12 +4,12 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
-	"strings"
 	"testing"
 
 	fsggml "github.com/ollama/ollama/fs/ggml"
 
 	"github.com/multisc/multisc/bindings"
+	"github.com/multisc/multisc/internal/procmem"
 )
 
 // Benchmarks on full-size SD 1.5 weights (seeded random, `synth --size
@@ -39,21 +39,6 @@ func benchModel(b *testing.B) *Model {
 	return l.Model.(*Model)
 }
 
-// peakMiB is the process's peak resident set (Linux VmHWM), 0 elsewhere.
-func peakMiB() float64 {
-	raw, err := os.ReadFile("/proc/self/status")
-	if err != nil {
-		return 0
-	}
-	for _, line := range strings.Split(string(raw), "\n") {
-		if rest, ok := strings.CutPrefix(line, "VmHWM:"); ok {
-			kb, _ := strconv.Atoi(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(rest), "kB")))
-			return float64(kb) / 1024
-		}
-	}
-	return 0
-}
-
 // BenchmarkUNetStep: one UNet evaluation at 64×64 latents (512×512 pixels)
 // with classifier-free guidance (batch of 2, 77-token contexts).
 func BenchmarkUNetStep(b *testing.B) {
@@ -67,7 +52,7 @@ func BenchmarkUNetStep(b *testing.B) {
 	for b.Loop() {
 		m.UNetEps(x, 64, 64, 501, 1.0, ctxs, 2, 7.5)
 	}
-	b.ReportMetric(peakMiB(), "peak-MiB")
+	b.ReportMetric(procmem.PeakMiB(), "peak-MiB")
 }
 
 // BenchmarkVAEDecode512: decoding 64×64 latents to a 512×512 image.
@@ -78,7 +63,7 @@ func BenchmarkVAEDecode512(b *testing.B) {
 	for b.Loop() {
 		m.decodeRaw(lat, 64, 64)
 	}
-	b.ReportMetric(peakMiB(), "peak-MiB")
+	b.ReportMetric(procmem.PeakMiB(), "peak-MiB")
 }
 
 // BenchmarkTextEncode: the prompt and the negative prompt (batch of 2).
@@ -88,5 +73,5 @@ func BenchmarkTextEncode(b *testing.B) {
 	for b.Loop() {
 		m.EncodeText([]string{"blurry, low quality", "a photograph of an astronaut riding a horse"}, 1)
 	}
-	b.ReportMetric(peakMiB(), "peak-MiB")
+	b.ReportMetric(procmem.PeakMiB(), "peak-MiB")
 }
