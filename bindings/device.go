@@ -219,7 +219,11 @@ func newBackend(path string, params ml.BackendParams) (b ml.Backend, err error) 
 			err = fmt.Errorf("%s: cannot allocate the model's weights: %v", path, p)
 		}
 	}()
-	return ml.NewBackend(path, params)
+	b, err = ml.NewBackend(path, params)
+	if err == nil && params.AllocMemory { // a dry run never computes
+		attachThreadpool(b, params.NumThreads)
+	}
+	return b, err
 }
 
 // Scratch is a compute backend with no model, for composing and running

@@ -86,6 +86,7 @@ func newModel(path string, params ml.BackendParams) (m model.Model, err error) {
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}
+	attachThreadpool(m.Backend(), params.NumThreads)
 	return m, nil
 }
 

@@ -1,9 +1,11 @@
 package llava
 
 import (
+	"fmt"
 	"image"
 	"os"
 	"path/filepath"
+	"strconv"
 	"testing"
 
 	"github.com/multisc/multisc/bindings"
@@ -60,7 +62,9 @@ func openBench(b *testing.B, typ string) *Captioner {
 	lm, mm := benchPair(b, typ)
 	// MULTISC_BENCH_FLASH=1 turns on ggml's flash attention (llama.cpp's
 	// CPU default, "auto", does).
-	c, err := OpenWith(lm, mm, bindings.Options{Device: "cpu"}, os.Getenv("MULTISC_BENCH_FLASH") == "1")
+	// $MULTISC_THREADS: CPU threads (default all cores).
+	threads, _ := strconv.Atoi(os.Getenv("MULTISC_THREADS"))
+	c, err := OpenWith(lm, mm, bindings.Options{Device: "cpu", Threads: threads}, os.Getenv("MULTISC_BENCH_FLASH") == "1")
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -80,8 +84,11 @@ func BenchmarkEncode(b *testing.B) {
 	b.ReportMetric(procmem.PeakMiB(), "peak-MiB")
 }
 
-// BenchmarkLM: prompt (paper query + 576 image tokens) and 32 greedy
-// tokens, per LM type; encode excluded.
+// BenchmarkLM: prompt (paper query + 576 image tokens = 655) and 32 greedy
+// tokens, per LM type; encode excluded. The prompt goes in passes of the
+// default 512 tokens, like llama-bench's default n_ubatch (its pp655 is the
+// anchor; with one 2048-token pass both sides are slower on CPU: the
+// attention's score matrix outgrows the caches).
 func BenchmarkLM(b *testing.B) {
 	for _, typ := range []string{"f16", "q8_0", "q4_0"} {
 		b.Run(typ, func(b *testing.B) {
@@ -94,7 +101,7 @@ func BenchmarkLM(b *testing.B) {
 			embs := c.Vision.Embed([][]float32{c.Vision.Model.Preprocess(benchImage(336, 336))})
 			b.ResetTimer()
 			for range b.N {
-				if _, err := c.Generate(pre, post, embs, Options{MaxTokens: 32, BatchSize: 2048}); err != nil {
+				if _, err := c.Generate(pre, post, embs, Options{MaxTokens: 32}); err != nil {
 					b.Fatal(err)
 				}
 			}
@@ -106,29 +113,91 @@ func BenchmarkLM(b *testing.B) {
 	}
 }
 
-// BenchmarkCaption3: three blocks of one image, 16 tokens each, batched in
-// one call versus three sequential calls (q8_0 LM).
+// BenchmarkCaption3: three blocks of one image, batched in one call versus
+// three sequential calls (q8_0 LM), at 16 tokens and at the CLI's default of
+// 64. Besides ns/op it reports the seconds of each stage summed over the
+// op's calls (encode = tower + projector; prompt = prompt fill; decode).
 func BenchmarkCaption3(b *testing.B) {
 	c := openBench(b, "q8_0")
 	defer c.Close()
 	imgs := []image.Image{benchImage(300, 200), benchImage(200, 300), benchImage(256, 256)}
-	o := Options{MaxTokens: 16}
-	for _, mode := range []string{"batched", "sequential"} {
-		b.Run(mode, func(b *testing.B) {
-			for range b.N {
-				if mode == "batched" {
-					if _, err := c.Caption(imgs, o); err != nil {
+	for _, tokens := range []int{16, 64} {
+		o := Options{MaxTokens: tokens}
+		for _, mode := range []string{"batched", "sequential"} {
+			b.Run(fmt.Sprintf("tokens=%d/%s", tokens, mode), func(b *testing.B) {
+				var enc, prompt, decode float64
+				add := func() {
+					enc += c.Last.EncodeSeconds
+					prompt += c.Last.PromptSeconds
+					decode += c.Last.DecodeSeconds
+				}
+				for range b.N {
+					if mode == "batched" {
+						if _, err := c.Caption(imgs, o); err != nil {
+							b.Fatal(err)
+						}
+						add()
+						continue
+					}
+					for i := range imgs {
+						if _, err := c.Caption(imgs[i:i+1], o); err != nil {
+							b.Fatal(err)
+						}
+						add()
+					}
+				}
+				n := float64(b.N)
+				b.ReportMetric(enc/n, "encode-s")
+				b.ReportMetric(prompt/n, "prompt-s")
+				b.ReportMetric(decode/n, "decode-s")
+				b.ReportMetric(procmem.PeakMiB(), "peak-MiB")
+			})
+		}
+	}
+}
+
+// BenchmarkDecodeBatch: decode steps of 1 and 3 sequences together (the
+// q8_0 LM, or $MULTISC_BENCH_LM; 32 tokens each), with text-only prompts (79 tokens) and with the
+// image's 576 tokens too, to separate the weights' share of a step from the
+// attention's (which grows with the cells a step attends over).
+func BenchmarkDecodeBatch(b *testing.B) {
+	typ := os.Getenv("MULTISC_BENCH_LM")
+	if typ == "" {
+		typ = "q8_0"
+	}
+	c := openBench(b, typ)
+	defer c.Close()
+	pre, post, err := c.Tokenize(Options{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	var emb []float32 // encoded when a sub-benchmark first needs it
+	for _, prompt := range []string{"text", "image"} {
+		for _, n := range []int{1, 3} {
+			b.Run(fmt.Sprintf("prompt=%s/seqs=%d", prompt, n), func(b *testing.B) {
+				embs := make([][]float32, n)
+				for i := range embs {
+					if prompt == "image" {
+						if emb == nil {
+							emb = c.Vision.Embed([][]float32{c.Vision.Model.Preprocess(benchImage(336, 336))})[0]
+						}
+						embs[i] = emb
+					} else {
+						embs[i] = []float32{}
+					}
+				}
+				var steps int
+				var secs float64
+				for range b.N {
+					if _, err := c.Generate(pre, post, embs, Options{MaxTokens: 32}); err != nil {
 						b.Fatal(err)
 					}
-					continue
+					steps += c.Last.DecodeSteps
+					secs += c.Last.DecodeSeconds
 				}
-				for i := range imgs {
-					if _, err := c.Caption(imgs[i:i+1], o); err != nil {
-						b.Fatal(err)
-					}
-				}
-			}
-			b.ReportMetric(procmem.PeakMiB(), "peak-MiB")
-		})
+				b.ReportMetric(1000*secs/float64(steps), "ms/step")
+				b.ReportMetric(float64(n*steps)/secs, "decode-tok/s")
+			})
+		}
 	}
 }
