@@ -1,0 +1,362 @@
+// A packed, cache-blocked f32 matrix product (the Goto/BLIS scheme: pack
+// a KC×NR panel of b and an MC×KC block of a into contiguous buffers, then
+// a register-tiled MR×NR micro-kernel of broadcast FMAs; loops jc, pc, ic,
+// jr, ir). gemm.go has the why and the figures; gemm.h the contract.
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "gemm.h"
+
+#if defined(__x86_64__) || defined(_M_X64)
+#define MSC_X86 1
+#include <immintrin.h>
+#endif
+
+// Blocking: a KC×NR panel of b (18 KiB for the AVX-512 kernel) stays in
+// L1 while the MR×KC panels of a stream through it from an MC×KC block
+// (576 KiB) held in L2; the KC×NC block of b (1.5 MiB) in L2/L3.
+enum { KC = 384, MC = 384, NC = 1020, MR_MAX = 32, NR_MAX = 12 };
+
+typedef void (*kernel_fn)(int64_t kc, const float *A, const float *B, float *C, int64_t ldc, int load);
+
+typedef struct {
+	int mr, nr;
+	kernel_fn kern;
+} variant;
+
+// ---- portable kernel: 8×4, plain C (vectorised by the compiler where it can)
+
+static void kern_portable(int64_t kc, const float *A, const float *B, float *C, int64_t ldc, int load) {
+	float acc[4][8];
+	for (int j = 0; j < 4; j++)
+		for (int i = 0; i < 8; i++) acc[j][i] = load ? C[j * ldc + i] : 0.0f;
+	for (int64_t k = 0; k < kc; k++) {
+		for (int j = 0; j < 4; j++) {
+			const float bj = B[j];
+			for (int i = 0; i < 8; i++) acc[j][i] += A[i] * bj;
+		}
+		A += 8;
+		B += 4;
+	}
+	for (int j = 0; j < 4; j++)
+		for (int i = 0; i < 8; i++) C[j * ldc + i] = acc[j][i];
+}
+
+#ifdef MSC_X86
+
+// ---- AVX2 + FMA kernel: 16×6 (2 ymm of a times 6 broadcasts of b: 12
+// accumulators, 15 of the 16 registers).
+
+#define AVX2_DECL(j) __m256 c0_##j, c1_##j;
+#define AVX2_INIT(j)                                               \
+	if (load) {                                                    \
+		c0_##j = _mm256_loadu_ps(C + (j) * ldc);                   \
+		c1_##j = _mm256_loadu_ps(C + (j) * ldc + 8);               \
+	} else {                                                       \
+		c0_##j = _mm256_setzero_ps();                              \
+		c1_##j = _mm256_setzero_ps();                              \
+	}
+#define AVX2_FMA(j)                                                \
+	{                                                              \
+		const __m256 b = _mm256_broadcast_ss(B + (j));             \
+		c0_##j = _mm256_fmadd_ps(a0, b, c0_##j);                   \
+		c1_##j = _mm256_fmadd_ps(a1, b, c1_##j);                   \
+	}
+#define AVX2_STORE(j)                                              \
+	_mm256_storeu_ps(C + (j) * ldc, c0_##j);                       \
+	_mm256_storeu_ps(C + (j) * ldc + 8, c1_##j);
+#define X6(M) M(0) M(1) M(2) M(3) M(4) M(5)
+
+__attribute__((target("avx2,fma"))) static void kern_avx2(int64_t kc, const float *A, const float *B, float *C,
+                                                          int64_t ldc, int load) {
+	X6(AVX2_DECL)
+	X6(AVX2_INIT)
+	for (int64_t k = 0; k < kc; k++) {
+		const __m256 a0 = _mm256_load_ps(A), a1 = _mm256_load_ps(A + 8);
+		X6(AVX2_FMA)
+		A += 16;
+		B += 6;
+	}
+	X6(AVX2_STORE)
+}
+
+// ---- AVX-512F kernel: 32×12 (2 zmm of a times 12 broadcasts of b: 24
+// accumulators of the 32 registers).
+
+#define Z_DECL(j) __m512 c0_##j, c1_##j;
+#define Z_INIT(j)                                                  \
+	if (load) {                                                    \
+		c0_##j = _mm512_loadu_ps(C + (j) * ldc);                   \
+		c1_##j = _mm512_loadu_ps(C + (j) * ldc + 16);              \
+	} else {                                                       \
+		c0_##j = _mm512_setzero_ps();                              \
+		c1_##j = _mm512_setzero_ps();                              \
+	}
+#define Z_FMA(j)                                                   \
+	{                                                              \
+		const __m512 b = _mm512_set1_ps(B[j]);                     \
+		c0_##j = _mm512_fmadd_ps(a0, b, c0_##j);                   \
+		c1_##j = _mm512_fmadd_ps(a1, b, c1_##j);                   \
+	}
+#define Z_STORE(j)                                                 \
+	_mm512_storeu_ps(C + (j) * ldc, c0_##j);                       \
+	_mm512_storeu_ps(C + (j) * ldc + 16, c1_##j);
+#define X12(M) M(0) M(1) M(2) M(3) M(4) M(5) M(6) M(7) M(8) M(9) M(10) M(11)
+
+__attribute__((target("avx512f"))) static void kern_avx512(int64_t kc, const float *A, const float *B, float *C,
+                                                           int64_t ldc, int load) {
+	X12(Z_DECL)
+	X12(Z_INIT)
+	for (int64_t k = 0; k < kc; k++) {
+		const __m512 a0 = _mm512_load_ps(A), a1 = _mm512_load_ps(A + 16);
+		X12(Z_FMA)
+		A += 32;
+		B += 12;
+	}
+	X12(Z_STORE)
+}
+
+#endif // MSC_X86
+
+static const variant variants[MSC_GEMM_NVARIANTS] = {
+    [MSC_GEMM_PORTABLE] = {8, 4, kern_portable},
+#ifdef MSC_X86
+    [MSC_GEMM_AVX2] = {16, 6, kern_avx2},
+    [MSC_GEMM_AVX512] = {32, 12, kern_avx512},
+#endif
+};
+
+int msc_gemm_supported(int v) {
+	switch (v) {
+	case MSC_GEMM_PORTABLE:
+		return 1;
+#ifdef MSC_X86
+	case MSC_GEMM_AVX2:
+		__builtin_cpu_init();
+		return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") ? 1 : 0;
+	case MSC_GEMM_AVX512:
+		__builtin_cpu_init();
+		return __builtin_cpu_supports("avx512f") ? 1 : 0;
+#endif
+	}
+	return 0;
+}
+
+int msc_gemm_best(void) {
+	for (int v = MSC_GEMM_NVARIANTS - 1; v > 0; v--)
+		if (msc_gemm_supported(v)) return v;
+	return MSC_GEMM_PORTABLE;
+}
+
+// pack_a copies a[m0..m0+mc) × [p0..p0+kc) into mr-row panels, each k-major
+// (mr values of one k together), the rows past M zero.
+static void pack_a(const float *a, int64_t lda, int64_t m0, int64_t mc, int64_t M, int64_t p0, int64_t kc, int mr,
+                   float *dst) {
+	for (int64_t ip = 0; ip < mc; ip += mr) {
+		const float *rows[MR_MAX];
+		int valid = 0;
+		for (int i = 0; i < mr; i++) {
+			rows[i] = NULL;
+			if (m0 + ip + i < M) {
+				rows[i] = a + (m0 + ip + i) * lda + p0;
+				valid++;
+			}
+		}
+		if (valid == mr) {
+			for (int64_t k = 0; k < kc; k++)
+				for (int i = 0; i < mr; i++) dst[k * mr + i] = rows[i][k];
+		} else {
+			for (int64_t k = 0; k < kc; k++)
+				for (int i = 0; i < mr; i++) dst[k * mr + i] = rows[i] ? rows[i][k] : 0.0f;
+		}
+		dst += kc * mr;
+	}
+}
+
+// pack_b copies b[n0..n0+nc) × [p0..p0+kc) into nr-column panels, each
+// k-major, the columns past N zero.
+static void pack_b(const float *b, int64_t ldb, int64_t n0, int64_t nc, int64_t N, int64_t p0, int64_t kc, int nr,
+                   float *dst) {
+	for (int64_t jp = 0; jp < nc; jp += nr) {
+		const float *cols[NR_MAX];
+		int valid = 0;
+		for (int j = 0; j < nr; j++) {
+			cols[j] = NULL;
+			if (n0 + jp + j < N) {
+				cols[j] = b + (n0 + jp + j) * ldb + p0;
+				valid++;
+			}
+		}
+		if (valid == nr) {
+			for (int64_t k = 0; k < kc; k++)
+				for (int j = 0; j < nr; j++) dst[k * nr + j] = cols[j][k];
+		} else {
+			for (int64_t k = 0; k < kc; k++)
+				for (int j = 0; j < nr; j++) dst[k * nr + j] = cols[j] ? cols[j][k] : 0.0f;
+		}
+		dst += kc * nr;
+	}
+}
+
+static int64_t min64(int64_t x, int64_t y) { return x < y ? x : y; }
+static int64_t roundup(int64_t x, int64_t m) { return (x + m - 1) / m * m; }
+
+// gemm_range computes the block m0 ≤ m < m1, n0 ≤ n < n1 of c.
+static int gemm_range(const variant *V, int64_t m0, int64_t m1, int64_t n0, int64_t n1, int64_t K, const float *a,
+                      int64_t lda, const float *b, int64_t ldb, float *c, int64_t ldc) {
+	if (m0 >= m1 || n0 >= n1) return 0;
+	if (K == 0) {
+		for (int64_t n = n0; n < n1; n++) memset(c + n * ldc + m0, 0, (size_t)(m1 - m0) * sizeof(float));
+		return 0;
+	}
+	const int mr = V->mr, nr = V->nr;
+	const int64_t ncb = NC / nr * nr;
+	const int64_t kmax = min64(KC, K);
+	const int64_t mmax = min64(MC, roundup(m1 - m0, mr));
+	const int64_t nmax = min64(ncb, roundup(n1 - n0, nr));
+	const size_t asz = (size_t)(mmax * kmax), bsz = (size_t)(nmax * kmax);
+	// One allocation, 64-byte aligned by hand (portable to any libc).
+	char *raw = malloc((asz + bsz) * sizeof(float) + 128);
+	if (!raw) return -1;
+	float *abuf = (float *)(((uintptr_t)raw + 63) & ~(uintptr_t)63);
+	float *bbuf = (float *)(((uintptr_t)(abuf + asz) + 63) & ~(uintptr_t)63);
+	float tile[MR_MAX * NR_MAX] __attribute__((aligned(64)));
+
+	for (int64_t jc = n0; jc < n1; jc += ncb) {
+		const int64_t nc = min64(ncb, n1 - jc);
+		for (int64_t pc = 0; pc < K; pc += KC) {
+			const int64_t kc = min64(KC, K - pc);
+			const int load = pc > 0;
+			pack_b(b, ldb, jc, nc, n1, pc, kc, nr, bbuf);
+			for (int64_t ic = m0; ic < m1; ic += MC) {
+				const int64_t mc = min64(MC, m1 - ic);
+				pack_a(a, lda, ic, mc, m1, pc, kc, mr, abuf);
+				for (int64_t jr = 0; jr < nc; jr += nr) {
+					const int nn = (int)min64(nr, nc - jr);
+					const float *bp = bbuf + jr * kc;
+					for (int64_t ir = 0; ir < mc; ir += mr) {
+						const int mm = (int)min64(mr, mc - ir);
+						const float *ap = abuf + ir * kc;
+						float *cp = c + (jc + jr) * ldc + ic + ir;
+						if (mm == mr && nn == nr) {
+							V->kern(kc, ap, bp, cp, ldc, load);
+							continue;
+						}
+						// Edge tile: run the same kernel on a full tile
+						// (the zero-padded rows and columns of the packs
+						// give zeros) and write back the valid part.
+						if (load)
+							for (int j = 0; j < nn; j++)
+								memcpy(tile + j * mr, cp + j * ldc, (size_t)mm * sizeof(float));
+						V->kern(kc, ap, bp, tile, mr, load);
+						for (int j = 0; j < nn; j++) memcpy(cp + j * ldc, tile + j * mr, (size_t)mm * sizeof(float));
+					}
+				}
+			}
+		}
+	}
+	free(raw);
+	return 0;
+}
+
+int msc_gemm(int v, int64_t M, int64_t N, int64_t K, const float *a, int64_t lda, const float *b, int64_t ldb,
+             float *c, int64_t ldc, int ith, int nth) {
+	if (v < 0 || v >= MSC_GEMM_NVARIANTS || !variants[v].kern) v = MSC_GEMM_PORTABLE;
+	const variant *V = &variants[v];
+	if (nth < 1) nth = 1;
+	// Split the columns n (whole nr-panels) between the threads: each packs
+	// its own part of b, the large operand of a conv product, and all of a.
+	// Where there are too few panels to go round, split the rows m instead.
+	const int64_t np = (N + V->nr - 1) / V->nr, mp = (M + V->mr - 1) / V->mr;
+	if (np >= 4 * (int64_t)nth || np >= mp) {
+		const int64_t p0 = np * ith / nth, p1 = np * (ith + 1) / nth;
+		return gemm_range(V, 0, M, min64(p0 * V->nr, N), min64(p1 * V->nr, N), K, a, lda, b, ldb, c, ldc);
+	}
+	const int64_t p0 = mp * ith / nth, p1 = mp * (ith + 1) / nth;
+	return gemm_range(V, min64(p0 * V->mr, M), min64(p1 * V->mr, M), 0, N, K, a, lda, b, ldb, c, ldc);
+}
+
+// ---- the ggml custom op
+
+// struct ggml_tensor as ggml.h (ollama v0.17.4's vendored ggml) lays it
+// out; gemm.c reads type, buffer, ne, nb, src, view_src and data.
+// TestGemmTensorLayout pins it against ggml's own accessors and the Go
+// side's view of the same tensors.
+struct msc_tensor {
+	int type;
+	void *buffer;
+	int64_t ne[4];
+	size_t nb[4];
+	int op;
+	int32_t op_params[64 / sizeof(int32_t)];
+	int32_t flags;
+	struct msc_tensor *src[10];
+	struct msc_tensor *view_src;
+	size_t view_offs;
+	void *data;
+	char name[64];
+	void *extra;
+	char padding[8];
+};
+
+typedef void (*ggml_custom_op_t)(struct ggml_tensor *dst, int ith, int nth, void *userdata);
+struct ggml_tensor *ggml_custom_4d(struct ggml_context *ctx, int type, int64_t ne0, int64_t ne1, int64_t ne2,
+                                   int64_t ne3, struct ggml_tensor **args, int n_args, ggml_custom_op_t fun,
+                                   int n_tasks, void *userdata);
+bool ggml_backend_buffer_is_host(void *buffer);
+void *ggml_get_data(const struct ggml_tensor *tensor);
+
+static void mulmat_op(struct ggml_tensor *dst, int ith, int nth, void *userdata) {
+	const struct msc_tensor *d = (const struct msc_tensor *)dst;
+	const struct msc_tensor *a = d->src[0], *b = d->src[1];
+	const int64_t M = a->ne[1], K = a->ne[0], N = b->ne[1];
+	if (msc_gemm((int)(intptr_t)userdata, M, N, K, a->data, (int64_t)(a->nb[1] / sizeof(float)), b->data,
+	             (int64_t)(b->nb[1] / sizeof(float)), d->data, (int64_t)(d->nb[1] / sizeof(float)), ith, nth) != 0) {
+		fprintf(stderr, "multisc: gemm: out of memory for its packing buffers\n");
+		abort();
+	}
+}
+
+static int f32_2d(const struct msc_tensor *t) {
+	return t->type == 0 /* GGML_TYPE_F32 */ && t->ne[2] == 1 && t->ne[3] == 1 && t->nb[0] == sizeof(float) &&
+	       t->nb[1] == t->ne[0] * sizeof(float);
+}
+
+int msc_mulmat_ok(const struct ggml_tensor *at, const struct ggml_tensor *bt) {
+	const struct msc_tensor *a = (const struct msc_tensor *)at, *b = (const struct msc_tensor *)bt;
+	if (!f32_2d(a) || !f32_2d(b)) return 2;
+	if (a->ne[0] != b->ne[0]) return 3;
+	void *buf = a->view_src ? a->view_src->buffer : a->buffer;
+	if (!buf) return 4;
+	if (!ggml_backend_buffer_is_host(buf)) return 5;
+	return 1;
+}
+
+struct ggml_tensor *msc_mulmat_f32(struct ggml_context *ctx, struct ggml_tensor *a, struct ggml_tensor *b, int v) {
+	struct ggml_tensor *args[2] = {a, b};
+	const struct msc_tensor *am = (const struct msc_tensor *)a, *bm = (const struct msc_tensor *)b;
+	return ggml_custom_4d(ctx, 0 /* GGML_TYPE_F32 */, am->ne[1], bm->ne[1], 1, 1, args, 2, mulmat_op,
+	                      -1 /* GGML_N_TASKS_MAX */, (void *)(intptr_t)v);
+}
+
+void msc_tensor_probe(const struct ggml_tensor *t, int64_t *out_type, int64_t *ne, int64_t *nb, void **data,
+                      void **src0, void **src1) {
+	const struct msc_tensor *m = (const struct msc_tensor *)t;
+	*out_type = m->type;
+	for (int i = 0; i < 4; i++) {
+		ne[i] = m->ne[i];
+		nb[i] = (int64_t)m->nb[i];
+	}
+	*data = m->data;
+	*src0 = m->src[0];
+	*src1 = m->src[1];
+}
+
+int msc_tensor_data_ok(const struct ggml_tensor *t) {
+	return ((const struct msc_tensor *)t)->data == ggml_get_data(t);
+}

@@ -1,0 +1,127 @@
+package bindings
+
+// The conv path's own f32 matrix product (gemm.c), a ggml custom op.
+//
+// Why: FCN-ResNet50 spent 75% of its time in llamafile's tinyBLAS f32
+// kernel, which tiles registers but neither packs nor blocks for the
+// caches (~58 GFLOP/s a thread with AVX2, ~75 with AVX-512 on this
+// machine's Xeon). gemm.c is the Goto/BLIS scheme: a KC×NR panel of b and
+// an MC×KC block of a are packed into contiguous aligned buffers (zero
+// padded at the edges) and a register-tiled MR×NR micro-kernel of
+// broadcast FMAs runs over them (AVX-512F 32×12, AVX2+FMA 16×6, chosen at
+// run time with __builtin_cpu_supports so a plain `go build` gets them
+// too; a portable C 8×4 kernel elsewhere).
+//
+// Threads: the op runs on the CPU backend's threads (ggml_custom_4d with
+// GGML_N_TASKS_MAX); with no barrier inside a custom op, thread i of n
+// owns the i-th n-th of the columns of the result (whole NR-panels; the
+// rows instead when there are too few panels), packs its part of b (the
+// large operand of a conv product: im2col columns or activations) and
+// all of a (the weight; K·M floats against its K·N/n share of b).
+// Scratch is one malloc a thread and call.
+//
+// Determinism: every element is the one chain of fused multiply-adds over
+// k = 0…K−1 in order (the KC blocks reload the partial sums), whatever
+// the thread count, the split or the tile; the bytes do not depend on the
+// threads (TestMulmatF32Threads). The AVX2 and AVX-512 kernels give the
+// same bytes too; the portable one may not (no FMA on baseline x86-64).
+
+/*
+#cgo CFLAGS: -O3
+#include "gemm.h"
+*/
+import "C"
+
+import (
+	"unsafe"
+
+	"github.com/ollama/ollama/ml"
+)
+
+// gemmVariant, when ≥ 0, forces a micro-kernel (tests: C.MSC_GEMM_*);
+// -1 picks the widest this CPU runs.
+var gemmVariant = -1
+
+// gemmMinWork is the least M·N·K that MulmatF32 takes (smaller products
+// stay on ggml's mul_mat); gemmMinWork = 0 takes every eligible product
+// (tests).
+var gemmMinWork = int64(1) << 22
+
+var gemmBest = int(C.msc_gemm_best())
+
+// MulmatF32 is a.Mulmat(ctx, b) for the conv path: a [K, M] (the kernel
+// reshaped, k contiguous) times b [K, N] (im2col columns or channel-first
+// activations), result [M, N] with m contiguous, y[n][m] = Σ_k a[m][k]·b[n][k].
+// It runs gemm.c's packed, cache-blocked kernel as a custom op when both
+// are f32, 2-D and contiguous, a lives in host memory (a weight on a GPU
+// keeps ggml's mul_mat and its backend; DESIGN.md's GPU placement) and the
+// product is large enough to pay (M·N·K ≥ 2²²); otherwise it is
+// a.Mulmat(ctx, b). Values agree with ggml's up to f32 rounding.
+func MulmatF32(ctx ml.Context, a, b ml.Tensor) ml.Tensor {
+	if !gemmTakes(a, b) {
+		return a.Mulmat(ctx, b)
+	}
+	v := gemmBest
+	if gemmVariant >= 0 {
+		v = gemmVariant
+	}
+	return wrapTensor(b, C.msc_mulmat_f32(cContext(ctx), cTensor(a), cTensor(b), C.int(v)))
+}
+
+// gemmTakes reports whether MulmatF32 runs gemm.c for a × b.
+func gemmTakes(a, b ml.Tensor) bool {
+	if a.DType() != ml.DTypeF32 || b.DType() != ml.DTypeF32 {
+		return false
+	}
+	ca, cb := cTensor(a), cTensor(b)
+	if C.msc_mulmat_ok(ca, cb) != 1 {
+		return false
+	}
+	return int64(a.Dim(0))*int64(a.Dim(1))*int64(b.Dim(1)) >= gemmMinWork
+}
+
+// gemmDirect runs msc_gemm on Go slices with nth sequential "threads"
+// (tests and benchmarks of the kernel alone): c[n*m+i] = Σ_k a[i*k+…]·b[…].
+func gemmDirect(v, m, n, k int, a, b, c []float32, ith, nth int) int {
+	var pa, pb, pc *C.float
+	if len(a) > 0 {
+		pa = (*C.float)(unsafe.Pointer(&a[0]))
+	}
+	if len(b) > 0 {
+		pb = (*C.float)(unsafe.Pointer(&b[0]))
+	}
+	if len(c) > 0 {
+		pc = (*C.float)(unsafe.Pointer(&c[0]))
+	}
+	return int(C.msc_gemm(C.int(v), C.int64_t(m), C.int64_t(n), C.int64_t(k), pa, C.int64_t(k), pb, C.int64_t(k),
+		pc, C.int64_t(m), C.int(ith), C.int(nth)))
+}
+
+// gemmSupported reports whether variant v runs on this CPU.
+func gemmSupported(v int) bool { return C.msc_gemm_supported(C.int(v)) == 1 }
+
+// gemmProbe is what gemm.c's mirror of struct ggml_tensor reads from t
+// (for TestGemmTensorLayout).
+type gemmProbeResult struct {
+	typ        int64
+	ne, nb     [4]int64
+	data       unsafe.Pointer
+	src0, src1 unsafe.Pointer
+}
+
+func gemmProbe(t ml.Tensor) gemmProbeResult {
+	var r gemmProbeResult
+	var typ C.int64_t
+	var ne, nb [4]C.int64_t
+	var data, s0, s1 unsafe.Pointer
+	C.msc_tensor_probe(cTensor(t), &typ, &ne[0], &nb[0], &data, &s0, &s1)
+	r.typ = int64(typ)
+	for i := range 4 {
+		r.ne[i], r.nb[i] = int64(ne[i]), int64(nb[i])
+	}
+	r.data, r.src0, r.src1 = data, s0, s1
+	return r
+}
+
+// gemmDataOK reports whether the mirror's data field of t is ggml_get_data(t).
+func gemmDataOK(t ml.Tensor) bool { return C.msc_tensor_data_ok(cTensor(t)) == 1 }
