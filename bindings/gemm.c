@@ -17,10 +17,14 @@
 #include <immintrin.h>
 #endif
 
-// Blocking: a KC×NR panel of b (18 KiB for the AVX-512 kernel) stays in
-// L1 while the MR×KC panels of a stream through it from an MC×KC block
-// (576 KiB) held in L2; the KC×NC block of b (1.5 MiB) in L2/L3.
-enum { KC = 384, MC = 384, NC = 1020, MR_MAX = 32, NR_MAX = 12 };
+// Blocking: a KC×NR panel of b (12 KiB for the AVX-512 kernel) stays in
+// L1 while the MR×KC panels of a (32 KiB) stream through it from an MC×KC
+// block (256 KiB) held in L2; the KC×NC block of b (4 MiB) in L2/L3.
+// Measured on the 2-core Xeon (AVX-512, 48 KiB L1d, 2 MiB L2), one thread,
+// M = 512, K = 4608, N = 2112 (FCN layer4's 3×3, one thread's half):
+// KC 384/MC 384/NC 1020 103 GFLOP/s, KC 256 133, KC 192 130, KC 128 120,
+// KC 256/MC 256/NC 4092 142 (the peak of a register-only FMA loop: 168).
+enum { KC = 256, MC = 256, NC = 4092, MR_MAX = 32, NR_MAX = 12 };
 
 typedef void (*kernel_fn)(int64_t kc, const float *A, const float *B, float *C, int64_t ldc, int load);
 
@@ -153,57 +157,101 @@ int msc_gemm_best(void) {
 	return MSC_GEMM_PORTABLE;
 }
 
+// Packing: pack_rows writes w rows of kc floats each (rows[i][0..kc)) k-major,
+// dst[k*w + i] = rows[i][k]: 4×4 transposes of SSE registers (baseline on
+// x86-64) for whole groups of 4 rows and 4 k, scalar copies for the rest.
+// Rows past the matrix's edge point at zeros.
+static const float zeros[KC];
+
+static void pack_rows(const float *const *rows, int w, int64_t kc, float *dst) {
+	int64_t k = 0;
+#ifdef MSC_X86
+	const int w4 = w & ~3;
+	for (; k + 4 <= kc; k += 4) {
+		for (int i = 0; i < w4; i += 4) {
+			__m128 r0 = _mm_loadu_ps(rows[i] + k), r1 = _mm_loadu_ps(rows[i + 1] + k);
+			__m128 r2 = _mm_loadu_ps(rows[i + 2] + k), r3 = _mm_loadu_ps(rows[i + 3] + k);
+			_MM_TRANSPOSE4_PS(r0, r1, r2, r3);
+			_mm_storeu_ps(dst + (k + 0) * w + i, r0);
+			_mm_storeu_ps(dst + (k + 1) * w + i, r1);
+			_mm_storeu_ps(dst + (k + 2) * w + i, r2);
+			_mm_storeu_ps(dst + (k + 3) * w + i, r3);
+		}
+		for (int i = w4; i < w; i++)
+			for (int kk = 0; kk < 4; kk++) dst[(k + kk) * w + i] = rows[i][k + kk];
+	}
+#endif
+	for (; k < kc; k++)
+		for (int i = 0; i < w; i++) dst[k * w + i] = rows[i][k];
+}
+
 // pack_a copies a[m0..m0+mc) × [p0..p0+kc) into mr-row panels, each k-major
-// (mr values of one k together), the rows past M zero.
+// (mr values of one k together), the rows at or past M zero.
 static void pack_a(const float *a, int64_t lda, int64_t m0, int64_t mc, int64_t M, int64_t p0, int64_t kc, int mr,
                    float *dst) {
 	for (int64_t ip = 0; ip < mc; ip += mr) {
 		const float *rows[MR_MAX];
-		int valid = 0;
-		for (int i = 0; i < mr; i++) {
-			rows[i] = NULL;
-			if (m0 + ip + i < M) {
-				rows[i] = a + (m0 + ip + i) * lda + p0;
-				valid++;
-			}
-		}
-		if (valid == mr) {
-			for (int64_t k = 0; k < kc; k++)
-				for (int i = 0; i < mr; i++) dst[k * mr + i] = rows[i][k];
-		} else {
-			for (int64_t k = 0; k < kc; k++)
-				for (int i = 0; i < mr; i++) dst[k * mr + i] = rows[i] ? rows[i][k] : 0.0f;
-		}
+		for (int i = 0; i < mr; i++) rows[i] = m0 + ip + i < M ? a + (m0 + ip + i) * lda + p0 : zeros;
+		pack_rows(rows, mr, kc, dst);
 		dst += kc * mr;
 	}
 }
 
 // pack_b copies b[n0..n0+nc) × [p0..p0+kc) into nr-column panels, each
-// k-major, the columns past N zero.
+// k-major, the columns at or past N zero.
 static void pack_b(const float *b, int64_t ldb, int64_t n0, int64_t nc, int64_t N, int64_t p0, int64_t kc, int nr,
                    float *dst) {
 	for (int64_t jp = 0; jp < nc; jp += nr) {
 		const float *cols[NR_MAX];
-		int valid = 0;
-		for (int j = 0; j < nr; j++) {
-			cols[j] = NULL;
-			if (n0 + jp + j < N) {
-				cols[j] = b + (n0 + jp + j) * ldb + p0;
-				valid++;
-			}
-		}
-		if (valid == nr) {
-			for (int64_t k = 0; k < kc; k++)
-				for (int j = 0; j < nr; j++) dst[k * nr + j] = cols[j][k];
-		} else {
-			for (int64_t k = 0; k < kc; k++)
-				for (int j = 0; j < nr; j++) dst[k * nr + j] = cols[j] ? cols[j][k] : 0.0f;
-		}
+		for (int j = 0; j < nr; j++) cols[j] = n0 + jp + j < N ? b + (n0 + jp + j) * ldb + p0 : zeros;
+		pack_rows(cols, nr, kc, dst);
 		dst += kc * nr;
 	}
 }
 
 static int64_t min64(int64_t x, int64_t y) { return x < y ? x : y; }
+
+// Scratch: a fixed set of buffers, each claimed by one thread for one
+// call (an atomic flag) and kept for the next call, so that the packing
+// buffers are not faulted in afresh on every call (ggml starts new threads
+// for each graph computation, so thread-local buffers would not outlive
+// them). A buffer only grows, to the largest call's need (at most
+// (MC + NC)·KC floats, 4.4 MiB); with every slot taken (more threads than
+// slots, at once) a call mallocs and frees its own.
+enum { NSLOTS = 64 };
+static struct {
+	int busy;
+	size_t cap;
+	char *raw;
+} slots[NSLOTS];
+
+static char *scratch_get(size_t bytes, int *slot) {
+	for (int i = 0; i < NSLOTS; i++) {
+		int free_ = 0;
+		if (!__atomic_compare_exchange_n(&slots[i].busy, &free_, 1, 0, __ATOMIC_ACQUIRE, __ATOMIC_RELAXED)) continue;
+		if (slots[i].cap < bytes) {
+			free(slots[i].raw);
+			slots[i].raw = malloc(bytes);
+			slots[i].cap = slots[i].raw ? bytes : 0;
+			if (!slots[i].raw) {
+				__atomic_store_n(&slots[i].busy, 0, __ATOMIC_RELEASE);
+				return NULL;
+			}
+		}
+		*slot = i;
+		return slots[i].raw;
+	}
+	*slot = -1;
+	return malloc(bytes);
+}
+
+static void scratch_put(char *raw, int slot) {
+	if (slot < 0) {
+		free(raw);
+		return;
+	}
+	__atomic_store_n(&slots[slot].busy, 0, __ATOMIC_RELEASE);
+}
 static int64_t roundup(int64_t x, int64_t m) { return (x + m - 1) / m * m; }
 
 // gemm_range computes the block m0 ≤ m < m1, n0 ≤ n < n1 of c.
@@ -220,8 +268,9 @@ static int gemm_range(const variant *V, int64_t m0, int64_t m1, int64_t n0, int6
 	const int64_t mmax = min64(MC, roundup(m1 - m0, mr));
 	const int64_t nmax = min64(ncb, roundup(n1 - n0, nr));
 	const size_t asz = (size_t)(mmax * kmax), bsz = (size_t)(nmax * kmax);
-	// One allocation, 64-byte aligned by hand (portable to any libc).
-	char *raw = malloc((asz + bsz) * sizeof(float) + 128);
+	// One buffer, 64-byte aligned by hand (portable to any libc).
+	int slot;
+	char *raw = scratch_get((asz + bsz) * sizeof(float) + 128, &slot);
 	if (!raw) return -1;
 	float *abuf = (float *)(((uintptr_t)raw + 63) & ~(uintptr_t)63);
 	float *bbuf = (float *)(((uintptr_t)(abuf + asz) + 63) & ~(uintptr_t)63);
@@ -260,7 +309,7 @@ static int gemm_range(const variant *V, int64_t m0, int64_t m1, int64_t n0, int6
 			}
 		}
 	}
-	free(raw);
+	scratch_put(raw, slot);
 	return 0;
 }
 
@@ -325,6 +374,12 @@ static void mulmat_op(struct ggml_tensor *dst, int ith, int nth, void *userdata)
 static int f32_2d(const struct msc_tensor *t) {
 	return t->type == 0 /* GGML_TYPE_F32 */ && t->ne[2] == 1 && t->ne[3] == 1 && t->nb[0] == sizeof(float) &&
 	       t->nb[1] == t->ne[0] * sizeof(float);
+}
+
+int msc_weight_ok(const struct ggml_tensor *at) {
+	const struct msc_tensor *a = (const struct msc_tensor *)at;
+	void *buf = a->view_src ? a->view_src->buffer : a->buffer;
+	return a->type == 0 && buf && ggml_backend_buffer_is_host(buf);
 }
 
 int msc_mulmat_ok(const struct ggml_tensor *at, const struct ggml_tensor *bt) {

@@ -80,6 +80,13 @@ func gemmTakes(a, b ml.Tensor) bool {
 	return int64(a.Dim(0))*int64(a.Dim(1))*int64(b.Dim(1)) >= gemmMinWork
 }
 
+// gemmWeightOK reports whether a weight, whatever its shape, is one
+// MulmatF32 can take (f32 in host memory; the product's other conditions
+// aside): Conv2DGEMM's growing of k for tinyBLAS is then not needed.
+func gemmWeightOK(w ml.Tensor) bool {
+	return w.DType() == ml.DTypeF32 && C.msc_weight_ok(cTensor(w)) == 1
+}
+
 // gemmDirect runs msc_gemm on Go slices with nth sequential "threads"
 // (tests and benchmarks of the kernel alone): c[n*m+i] = Σ_k a[i*k+…]·b[…].
 func gemmDirect(v, m, n, k int, a, b, c []float32, ith, nth int) int {

@@ -39,6 +39,9 @@ int msc_gemm(int v, int64_t M, int64_t N, int64_t K,
 // memory. Otherwise a short reason code > 1 (see gemm.go).
 int msc_mulmat_ok(const struct ggml_tensor *a, const struct ggml_tensor *b);
 
+// msc_weight_ok is 1 when a is f32 in host memory (shape aside).
+int msc_weight_ok(const struct ggml_tensor *a);
+
 // msc_mulmat_f32 is the custom op node [M, N] = ggml_mul_mat(a, b) on the
 // CPU backend's threads, computed by variant v.
 struct ggml_tensor *msc_mulmat_f32(struct ggml_context *ctx, struct ggml_tensor *a,

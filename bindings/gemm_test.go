@@ -157,6 +157,7 @@ func TestMulmatF32(t *testing.T) {
 			}
 			t.Run(fmt.Sprintf("%dx%dx%d/%s", c.m, c.n, c.k, name), func(t *testing.T) {
 				withGemm(v, func() {
+					defer freshScratch(t)()
 					got, shape := compute(t, func(ctx ml.Context) ml.Tensor {
 						in := ctx.Input()
 						wa, xb := in.FromFloats(a, c.k, c.m), in.FromFloats(b, c.k, c.n)
@@ -181,6 +182,20 @@ func TestMulmatF32(t *testing.T) {
 			})
 		}
 	}
+}
+
+// freshScratch points scratch at a new CPU backend until the returned
+// function runs: its graph buffers do not hold an earlier graph's results,
+// so an element the custom op failed to write cannot pass for a right one
+// left there by ggml's mul_mat over the same shapes.
+func freshScratch(t *testing.T) func() {
+	s, err := NewScratch("cpu", 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	old := scratch
+	scratch = s
+	return func() { scratch = old; s.Close() }
 }
 
 // TestMulmatF32Threads: the same bytes at 1, 2 and 3 CPU threads.
@@ -307,5 +322,24 @@ func TestGemmTensorLayout(t *testing.T) {
 	}
 	if p.ne != [4]int64{3, 4, 1, 1} {
 		t.Errorf("custom op ne %v, want [3 4 1 1]", p.ne)
+	}
+}
+
+// TestConvThroughGemm reruns the conv path's tests (their float64
+// references and tolerances) with gemm.c taking every product, whatever
+// its size: their shapes are below MulmatF32's cut-off, so the plain runs
+// test the fallback and these the custom op, with each kernel variant.
+func TestConvThroughGemm(t *testing.T) {
+	for v, name := range gemmVariantNames {
+		if !gemmSupported(v) {
+			continue
+		}
+		t.Run(name, func(t *testing.T) {
+			withGemm(v, func() {
+				defer freshScratch(t)()
+				t.Run("Conv2DCF", TestConv2DCF)
+				t.Run("Conv2DGEMM", TestConv2DGEMM)
+			})
+		})
 	}
 }

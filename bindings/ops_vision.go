@@ -47,13 +47,13 @@ func Conv2DCF(ctx ml.Context, x, weight, bias ml.Tensor, stride, padding, dilati
 			x = x.View(ctx, 0, ic, x.Stride(1)*stride, ow, x.Stride(2)*stride, oh, x.Stride(3), n).Contiguous(ctx)
 			w, h = ow, oh
 		}
-		y = weight.Reshape(ctx, ic, oc).Mulmat(ctx, x.Reshape(ctx, ic, w*h*n)) // [OC, W·H·N]
+		y = MulmatF32(ctx, weight.Reshape(ctx, ic, oc), x.Reshape(ctx, ic, w*h*n)) // [OC, W·H·N]
 		y = y.Reshape(ctx, oc, w, h, n)
 	default:
 		xs := x.Permute(ctx, 2, 0, 1, 3).Contiguous(ctx)                                    // [W, H, C, N]
 		col := weight.IM2Col(ctx, xs, stride, stride, padding, padding, dilation, dilation) // [K, OW, OH, N]
 		ow, oh := col.Dim(1), col.Dim(2)
-		y = weight.Reshape(ctx, kw*kh*ic, oc).Mulmat(ctx, col.Reshape(ctx, kw*kh*ic, ow*oh*n))
+		y = MulmatF32(ctx, weight.Reshape(ctx, kw*kh*ic, oc), col.Reshape(ctx, kw*kh*ic, ow*oh*n))
 		y = y.Reshape(ctx, oc, ow, oh, n)
 	}
 	if bias != nil {

@@ -33,7 +33,7 @@ import "github.com/ollama/ollama/ml"
 func Conv2DGEMM(ctx ml.Context, x, weight, bias ml.Tensor, stride, padding, dilation int) ml.Tensor {
 	kw, kh, ic, oc := weight.Dim(0), weight.Dim(1), weight.Dim(2), weight.Dim(3)
 	k := kw * kh * ic
-	if k%16 != 0 {
+	if k%16 != 0 && !gemmWeightOK(weight) {
 		t := gemmGrow(kw, kh, ic)
 		if t == 0 || dilation != 1 || weight.DType() != ml.DTypeF32 {
 			return Conv2D(ctx, x, weight, bias, stride, padding, dilation)
@@ -44,7 +44,7 @@ func Conv2DGEMM(ctx ml.Context, x, weight, bias ml.Tensor, stride, padding, dila
 	}
 	col := weight.IM2Col(ctx, x, stride, stride, padding, padding, dilation, dilation) // [K, OW, OH, N]
 	ow, oh, n := col.Dim(1), col.Dim(2), col.Dim(3)
-	y := weight.Reshape(ctx, k, oc).Mulmat(ctx, col.Reshape(ctx, k, ow*oh*n)) // [OC, OW·OH·N]
+	y := MulmatF32(ctx, weight.Reshape(ctx, k, oc), col.Reshape(ctx, k, ow*oh*n)) // [OC, OW·OH·N]
 	if bias != nil {
 		y = y.Add(ctx, bias)
 	}
