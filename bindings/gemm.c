@@ -157,6 +157,8 @@ int msc_gemm_best(void) {
 	return MSC_GEMM_PORTABLE;
 }
 
+static int64_t min64(int64_t x, int64_t y) { return x < y ? x : y; }
+
 // Packing: pack_rows writes w rows of kc floats each (rows[i][0..kc)) k-major,
 // dst[k*w + i] = rows[i][k]: 4×4 transposes of SSE registers (baseline on
 // x86-64) for whole groups of 4 rows and 4 k, scalar copies for the rest.
@@ -197,19 +199,54 @@ static void pack_a(const float *a, int64_t lda, int64_t m0, int64_t mc, int64_t 
 	}
 }
 
-// pack_b copies b[n0..n0+nc) × [p0..p0+kc) into nr-column panels, each
-// k-major, the columns at or past N zero.
-static void pack_b(const float *b, int64_t ldb, int64_t n0, int64_t nc, int64_t N, int64_t p0, int64_t kc, int nr,
-                   float *dst) {
+// The b operand: a matrix (b[n*ldb + k]) or, for a convolution, the
+// virtual im2col matrix of a channel-first input x [C, W, H, NB]: column
+// n = (ox, oy, img), k = c + C·(kx + KW·ky), the value
+// x[c, ox·s − p + kx·d, oy·s − p + ky·d, img] or 0 outside the input.
+typedef struct {
+	const float *b;
+	int64_t ldb;
+	int conv;
+	int64_t C, W, H, OW, OH, KW, s, p, d;
+} bsrc;
+
+// pack_b copies columns [n0, n0+nc) × k in [p0, p0+kc) of b into nr-column
+// panels, each k-major, the columns at or past N zero. For a convolution,
+// each tap's C values of a column are contiguous in x: the block goes tap
+// segment by tap segment.
+static void pack_b(const bsrc *B, int64_t n0, int64_t nc, int64_t N, int64_t p0, int64_t kc, int nr, float *dst) {
 	for (int64_t jp = 0; jp < nc; jp += nr) {
 		const float *cols[NR_MAX];
-		for (int j = 0; j < nr; j++) cols[j] = n0 + jp + j < N ? b + (n0 + jp + j) * ldb + p0 : zeros;
-		pack_rows(cols, nr, kc, dst);
+		if (!B->conv) {
+			for (int j = 0; j < nr; j++) cols[j] = n0 + jp + j < N ? B->b + (n0 + jp + j) * B->ldb + p0 : zeros;
+			pack_rows(cols, nr, kc, dst);
+			dst += kc * nr;
+			continue;
+		}
+		int64_t ox[NR_MAX], oy[NR_MAX], img[NR_MAX];
+		for (int j = 0; j < nr; j++) {
+			const int64_t n = n0 + jp + j;
+			ox[j] = n % B->OW;
+			oy[j] = n / B->OW % B->OH;
+			img[j] = n < N ? n / (B->OW * B->OH) : -1;
+		}
+		for (int64_t k = p0; k < p0 + kc;) {
+			const int64_t tap = k / B->C, c0 = k % B->C;
+			const int64_t len = min64(B->C - c0, p0 + kc - k);
+			const int64_t kx = tap % B->KW, ky = tap / B->KW;
+			for (int j = 0; j < nr; j++) {
+				const int64_t ix = ox[j] * B->s - B->p + kx * B->d, iy = oy[j] * B->s - B->p + ky * B->d;
+				cols[j] = img[j] >= 0 && ix >= 0 && ix < B->W && iy >= 0 && iy < B->H
+				              ? B->b + ((img[j] * B->H + iy) * B->W + ix) * B->C + c0
+				              : zeros;
+			}
+			pack_rows(cols, nr, len, dst + (k - p0) * nr);
+			k += len;
+		}
 		dst += kc * nr;
 	}
 }
 
-static int64_t min64(int64_t x, int64_t y) { return x < y ? x : y; }
 
 // Scratch: a fixed set of buffers, each claimed by one thread for one
 // call (an atomic flag) and kept for the next call, so that the packing
@@ -256,7 +293,7 @@ static int64_t roundup(int64_t x, int64_t m) { return (x + m - 1) / m * m; }
 
 // gemm_range computes the block m0 ≤ m < m1, n0 ≤ n < n1 of c.
 static int gemm_range(const variant *V, int64_t m0, int64_t m1, int64_t n0, int64_t n1, int64_t K, const float *a,
-                      int64_t lda, const float *b, int64_t ldb, float *c, int64_t ldc) {
+                      int64_t lda, const bsrc *b, float *c, int64_t ldc) {
 	if (m0 >= m1 || n0 >= n1) return 0;
 	if (K == 0) {
 		for (int64_t n = n0; n < n1; n++) memset(c + n * ldc + m0, 0, (size_t)(m1 - m0) * sizeof(float));
@@ -281,7 +318,7 @@ static int gemm_range(const variant *V, int64_t m0, int64_t m1, int64_t n0, int6
 		for (int64_t pc = 0; pc < K; pc += KC) {
 			const int64_t kc = min64(KC, K - pc);
 			const int load = pc > 0;
-			pack_b(b, ldb, jc, nc, n1, pc, kc, nr, bbuf);
+			pack_b(b, jc, nc, n1, pc, kc, nr, bbuf);
 			for (int64_t ic = m0; ic < m1; ic += MC) {
 				const int64_t mc = min64(MC, m1 - ic);
 				pack_a(a, lda, ic, mc, m1, pc, kc, mr, abuf);
@@ -313,21 +350,36 @@ static int gemm_range(const variant *V, int64_t m0, int64_t m1, int64_t n0, int6
 	return 0;
 }
 
-int msc_gemm(int v, int64_t M, int64_t N, int64_t K, const float *a, int64_t lda, const float *b, int64_t ldb,
-             float *c, int64_t ldc, int ith, int nth) {
+// gemm_split computes thread ith's share of c: the columns n (whole
+// nr-panels) are split between the threads, each packing its own part of
+// b (the large operand of a conv product: im2col columns or activations)
+// and all of a; where there are too few panels to go round, the rows m.
+static int gemm_split(int v, int64_t M, int64_t N, int64_t K, const float *a, int64_t lda, const bsrc *b, float *c,
+                      int64_t ldc, int ith, int nth) {
 	if (v < 0 || v >= MSC_GEMM_NVARIANTS || !variants[v].kern) v = MSC_GEMM_PORTABLE;
 	const variant *V = &variants[v];
 	if (nth < 1) nth = 1;
-	// Split the columns n (whole nr-panels) between the threads: each packs
-	// its own part of b, the large operand of a conv product, and all of a.
-	// Where there are too few panels to go round, split the rows m instead.
 	const int64_t np = (N + V->nr - 1) / V->nr, mp = (M + V->mr - 1) / V->mr;
 	if (np >= 4 * (int64_t)nth || np >= mp) {
 		const int64_t p0 = np * ith / nth, p1 = np * (ith + 1) / nth;
-		return gemm_range(V, 0, M, min64(p0 * V->nr, N), min64(p1 * V->nr, N), K, a, lda, b, ldb, c, ldc);
+		return gemm_range(V, 0, M, min64(p0 * V->nr, N), min64(p1 * V->nr, N), K, a, lda, b, c, ldc);
 	}
 	const int64_t p0 = mp * ith / nth, p1 = mp * (ith + 1) / nth;
-	return gemm_range(V, min64(p0 * V->mr, M), min64(p1 * V->mr, M), 0, N, K, a, lda, b, ldb, c, ldc);
+	return gemm_range(V, min64(p0 * V->mr, M), min64(p1 * V->mr, M), 0, N, K, a, lda, b, c, ldc);
+}
+
+int msc_gemm(int v, int64_t M, int64_t N, int64_t K, const float *a, int64_t lda, const float *b, int64_t ldb,
+             float *c, int64_t ldc, int ith, int nth) {
+	const bsrc B = {.b = b, .ldb = ldb};
+	return gemm_split(v, M, N, K, a, lda, &B, c, ldc, ith, nth);
+}
+
+int msc_conv(int v, int64_t OC, const float *w, const float *x, int64_t C, int64_t W, int64_t H, int64_t NB,
+             int64_t KW, int64_t KH, int s, int p, int d, float *y, int ith, int nth) {
+	const int64_t OW = (W + 2 * p - d * (KW - 1) - 1) / s + 1, OH = (H + 2 * p - d * (KH - 1) - 1) / s + 1;
+	const bsrc B = {.b = x, .conv = 1, .C = C, .W = W, .H = H, .OW = OW, .OH = OH, .KW = KW, .s = s, .p = p, .d = d};
+	const int64_t K = C * KW * KH;
+	return gemm_split(v, OC, OW * OH * NB, K, w, K, &B, y, OC, ith, nth);
 }
 
 // ---- the ggml custom op
@@ -369,6 +421,39 @@ static void mulmat_op(struct ggml_tensor *dst, int ith, int nth, void *userdata)
 		fprintf(stderr, "multisc: gemm: out of memory for its packing buffers\n");
 		abort();
 	}
+}
+
+// The conv op's parameters travel in its userdata: variant, stride,
+// padding and dilation, 8 bits each.
+static void conv_op(struct ggml_tensor *dst, int ith, int nth, void *userdata) {
+	const struct msc_tensor *d = (const struct msc_tensor *)dst;
+	const struct msc_tensor *w = d->src[0], *x = d->src[1]; // w [C, KW, KH, OC], x [C, W, H, NB]
+	const uintptr_t u = (uintptr_t)userdata;
+	const int v = (int)(u & 255), s = (int)(u >> 8 & 255), p = (int)(u >> 16 & 255), dl = (int)(u >> 24 & 255);
+	if (msc_conv(v, w->ne[3], w->data, x->data, x->ne[0], x->ne[1], x->ne[2], x->ne[3], w->ne[1], w->ne[2], s, p, dl,
+	             d->data, ith, nth) != 0) {
+		fprintf(stderr, "multisc: gemm: out of memory for its packing buffers\n");
+		abort();
+	}
+}
+
+struct ggml_tensor *msc_conv_f32(struct ggml_context *ctx, struct ggml_tensor *w, struct ggml_tensor *x, int s, int p,
+                                 int d, int v) {
+	struct ggml_tensor *args[2] = {w, x};
+	const struct msc_tensor *wm = (const struct msc_tensor *)w, *xm = (const struct msc_tensor *)x;
+	const int64_t OW = (xm->ne[1] + 2 * p - d * (wm->ne[1] - 1) - 1) / s + 1;
+	const int64_t OH = (xm->ne[2] + 2 * p - d * (wm->ne[2] - 1) - 1) / s + 1;
+	const uintptr_t u = (uintptr_t)v | (uintptr_t)s << 8 | (uintptr_t)p << 16 | (uintptr_t)d << 24;
+	return ggml_custom_4d(ctx, 0 /* GGML_TYPE_F32 */, wm->ne[3], OW, OH, xm->ne[3], args, 2, conv_op,
+	                      -1 /* GGML_N_TASKS_MAX */, (void *)u);
+}
+
+int msc_contiguous_f32(const struct ggml_tensor *t) {
+	const struct msc_tensor *m = (const struct msc_tensor *)t;
+	if (m->type != 0 || m->nb[0] != sizeof(float)) return 0;
+	for (int i = 1; i < 4; i++)
+		if (m->nb[i] != m->nb[i - 1] * (size_t)m->ne[i - 1]) return 0;
+	return 1;
 }
 
 static int f32_2d(const struct msc_tensor *t) {

@@ -80,6 +80,33 @@ func gemmTakes(a, b ml.Tensor) bool {
 	return int64(a.Dim(0))*int64(a.Dim(1))*int64(b.Dim(1)) >= gemmMinWork
 }
 
+// convCFGemm is Conv2DCF's product (no bias) through gemm.c's implicit
+// im2col: y [OC, OW, OH, N] from x [C, W, H, N] and weight [KW, KH, C, OC],
+// the im2col columns packed straight from x, so neither im2col's buffer
+// nor the transpose into its [W, H, C, N] input is made; the kernel's taps
+// are reordered channel-first ([C, KW, KH, OC], a copy of the weight in
+// the graph) to match. nil where gemm.c does not apply (MulmatF32's
+// conditions, x not a contiguous f32 tensor, parameters over 255).
+func convCFGemm(ctx ml.Context, x, weight ml.Tensor, stride, padding, dilation int) ml.Tensor {
+	kw, kh, ic, oc := weight.Dim(0), weight.Dim(1), weight.Dim(2), weight.Dim(3)
+	w, h, n := x.Dim(1), x.Dim(2), x.Dim(3)
+	if x.DType() != ml.DTypeF32 || x.Dim(0) != ic || !gemmWeightOK(weight) || C.msc_contiguous_f32(cTensor(x)) != 1 ||
+		stride < 1 || stride > 255 || padding < 0 || padding > 255 || dilation < 1 || dilation > 255 {
+		return nil
+	}
+	ow := (w+2*padding-dilation*(kw-1)-1)/stride + 1
+	oh := (h+2*padding-dilation*(kh-1)-1)/stride + 1
+	if ow < 1 || oh < 1 || int64(oc)*int64(ow*oh*n)*int64(kw*kh*ic) < gemmMinWork {
+		return nil
+	}
+	v := gemmBest
+	if gemmVariant >= 0 {
+		v = gemmVariant
+	}
+	wt := ToChannelFirst(ctx, weight) // [C, KW, KH, OC]
+	return wrapTensor(x, C.msc_conv_f32(cContext(ctx), cTensor(wt), cTensor(x), C.int(stride), C.int(padding), C.int(dilation), C.int(v)))
+}
+
 // gemmWeightOK reports whether a weight, whatever its shape, is one
 // MulmatF32 can take (f32 in host memory; the product's other conditions
 // aside): Conv2DGEMM's growing of k for tinyBLAS is then not needed.
@@ -102,6 +129,14 @@ func gemmDirect(v, m, n, k int, a, b, c []float32, ith, nth int) int {
 	}
 	return int(C.msc_gemm(C.int(v), C.int64_t(m), C.int64_t(n), C.int64_t(k), pa, C.int64_t(k), pb, C.int64_t(k),
 		pc, C.int64_t(m), C.int(ith), C.int(nth)))
+}
+
+// gemmConvDirect runs msc_conv on Go slices (tests): x [C, W, H, NB],
+// w [C, KW, KH, OC], y [OC, OW, OH, NB].
+func gemmConvDirect(v, oc int, w, x []float32, c, wd, h, nb, kw, kh, s, p, d int, y []float32, ith, nth int) int {
+	return int(C.msc_conv(C.int(v), C.int64_t(oc), (*C.float)(unsafe.Pointer(&w[0])), (*C.float)(unsafe.Pointer(&x[0])),
+		C.int64_t(c), C.int64_t(wd), C.int64_t(h), C.int64_t(nb), C.int64_t(kw), C.int64_t(kh), C.int(s), C.int(p), C.int(d),
+		(*C.float)(unsafe.Pointer(&y[0])), C.int(ith), C.int(nth)))
 }
 
 // gemmSupported reports whether variant v runs on this CPU.

@@ -34,6 +34,21 @@ int msc_gemm(int v, int64_t M, int64_t N, int64_t K,
              const float *a, int64_t lda, const float *b, int64_t ldb,
              float *c, int64_t ldc, int ith, int nth);
 
+// msc_conv is msc_gemm for a convolution of a channel-first x [C, W, H,
+// NB] (c contiguous) with w [C, KW, KH, OC] (the kernel's taps reordered
+// channel-first), y [OC, OW, OH, NB]: the im2col matrix is never built,
+// its columns are packed straight from x (zeros outside it).
+int msc_conv(int v, int64_t OC, const float *w, const float *x, int64_t C, int64_t W, int64_t H, int64_t NB,
+             int64_t KW, int64_t KH, int s, int p, int d, float *y, int ith, int nth);
+
+// msc_conv_f32 is the custom op node y [OC, OW, OH, NB] = conv(x, w) as
+// msc_conv; s, p, d < 256.
+struct ggml_tensor *msc_conv_f32(struct ggml_context *ctx, struct ggml_tensor *w, struct ggml_tensor *x, int s, int p,
+                                 int d, int v);
+
+// msc_contiguous_f32 is 1 for a contiguous f32 tensor.
+int msc_contiguous_f32(const struct ggml_tensor *t);
+
 // msc_mulmat_ok is 1 when msc_mulmat_f32 may replace ggml_mul_mat(a, b):
 // both f32, contiguous, 2-D, the same k, and a (the weight) in host
 // memory. Otherwise a short reason code > 1 (see gemm.go).

@@ -343,3 +343,79 @@ func TestConvThroughGemm(t *testing.T) {
 		})
 	}
 }
+
+// TestGemmConvKernel: msc_conv (the implicit-im2col conv) equals a
+// float64 channel-first convolution within gemmTol for every kernel and
+// 1–3 threads, with the same bytes at each thread count, on convs whose
+// channel count is above KC (a tap's channels split between k blocks) and
+// no multiple of anything, strided, padded and dilated, in batches.
+func TestGemmConvKernel(t *testing.T) {
+	cases := []struct{ c, w, h, nb, k, oc, s, p, d int }{
+		{300, 9, 7, 2, 3, 40, 1, 2, 2},
+		{5, 11, 8, 1, 5, 3, 2, 1, 1},
+		{33, 6, 5, 3, 1, 17, 2, 0, 1},
+		{260, 5, 4, 1, 3, 9, 2, 1, 1},
+		{3, 13, 11, 1, 7, 8, 2, 3, 1},
+	}
+	for i, c := range cases {
+		x := randn(uint64(500+i), c.c*c.w*c.h*c.nb, 1)
+		w := randn(uint64(600+i), c.c*c.k*c.k*c.oc, 1)
+		ow := (c.w+2*c.p-c.d*(c.k-1)-1)/c.s + 1
+		oh := (c.h+2*c.p-c.d*(c.k-1)-1)/c.s + 1
+		kk := c.c * c.k * c.k
+		ref, abs := make([]float64, c.oc*ow*oh*c.nb), make([]float64, c.oc*ow*oh*c.nb)
+		for img := range c.nb {
+			for oy := range oh {
+				for ox := range ow {
+					for f := range c.oc {
+						var sum, sa float64
+						for ky := range c.k {
+							for kx := range c.k {
+								ix, iy := ox*c.s-c.p+kx*c.d, oy*c.s-c.p+ky*c.d
+								if ix < 0 || ix >= c.w || iy < 0 || iy >= c.h {
+									continue
+								}
+								for ci := range c.c {
+									v := float64(x[((img*c.h+iy)*c.w+ix)*c.c+ci]) * float64(w[((f*c.k+ky)*c.k+kx)*c.c+ci])
+									sum += v
+									sa += math.Abs(v)
+								}
+							}
+						}
+						j := ((img*oh+oy)*ow+ox)*c.oc + f
+						ref[j], abs[j] = sum, sa
+					}
+				}
+			}
+		}
+		for v, name := range gemmVariantNames {
+			if !gemmSupported(v) {
+				continue
+			}
+			var one []float32
+			for nth := 1; nth <= 3; nth++ {
+				t.Run(fmt.Sprintf("%v/%s/threads=%d", c, name, nth), func(t *testing.T) {
+					got := make([]float32, len(ref))
+					for j := range got {
+						got[j] = float32(math.NaN())
+					}
+					for ith := range nth {
+						if rc := gemmConvDirect(v, c.oc, w, x, c.c, c.w, c.h, c.nb, c.k, c.k, c.s, c.p, c.d, got, ith, nth); rc != 0 {
+							t.Fatal(rc)
+						}
+					}
+					for j := range got {
+						if d := math.Abs(float64(got[j]) - ref[j]); !(d <= gemmTol(kk, abs[j])) {
+							t.Fatalf("element %d: %g, want %g", j, got[j], ref[j])
+						}
+					}
+					if one == nil {
+						one = got
+					} else if !sameBits(got, one) {
+						t.Fatalf("%d threads: bytes differ from 1 thread", nth)
+					}
+				})
+			}
+		}
+	}
+}

@@ -40,16 +40,20 @@ func Conv2DCF(ctx ml.Context, x, weight, bias ml.Tensor, stride, padding, dilati
 	w, h, n := x.Dim(1), x.Dim(2), x.Dim(3)
 	var y ml.Tensor
 	switch {
-	case kw == 1 && kh == 1 && padding == 0:
-		if stride > 1 {
-			// Every stride-th column and row: a strided view, made contiguous.
-			ow, oh := (w-1)/stride+1, (h-1)/stride+1
-			x = x.View(ctx, 0, ic, x.Stride(1)*stride, ow, x.Stride(2)*stride, oh, x.Stride(3), n).Contiguous(ctx)
-			w, h = ow, oh
-		}
+	case kw == 1 && kh == 1 && padding == 0 && stride == 1:
 		y = MulmatF32(ctx, weight.Reshape(ctx, ic, oc), x.Reshape(ctx, ic, w*h*n)) // [OC, W·H·N]
 		y = y.Reshape(ctx, oc, w, h, n)
 	default:
+		if y = convCFGemm(ctx, x, weight, stride, padding, dilation); y != nil { // [OC, OW, OH, N]
+			break
+		}
+		if kw == 1 && kh == 1 && padding == 0 {
+			// Every stride-th column and row: a strided view, made contiguous.
+			ow, oh := (w-1)/stride+1, (h-1)/stride+1
+			x = x.View(ctx, 0, ic, x.Stride(1)*stride, ow, x.Stride(2)*stride, oh, x.Stride(3), n).Contiguous(ctx)
+			y = MulmatF32(ctx, weight.Reshape(ctx, ic, oc), x.Reshape(ctx, ic, ow*oh*n)).Reshape(ctx, oc, ow, oh, n)
+			break
+		}
 		xs := x.Permute(ctx, 2, 0, 1, 3).Contiguous(ctx)                                    // [W, H, C, N]
 		col := weight.IM2Col(ctx, xs, stride, stride, padding, padding, dilation, dilation) // [K, OW, OH, N]
 		ow, oh := col.Dim(1), col.Dim(2)
