@@ -293,10 +293,11 @@ static int64_t roundup(int64_t x, int64_t m) { return (x + m - 1) / m * m; }
 
 // gemm_range computes the block m0 ≤ m < m1, n0 ≤ n < n1 of c.
 static int gemm_range(const variant *V, int64_t m0, int64_t m1, int64_t n0, int64_t n1, int64_t K, const float *a,
-                      int64_t lda, const bsrc *b, float *c, int64_t ldc) {
+                      int64_t lda, const bsrc *b, const float *bias, float *c, int64_t ldc) {
 	if (m0 >= m1 || n0 >= n1) return 0;
 	if (K == 0) {
-		for (int64_t n = n0; n < n1; n++) memset(c + n * ldc + m0, 0, (size_t)(m1 - m0) * sizeof(float));
+		for (int64_t n = n0; n < n1; n++)
+			for (int64_t m = m0; m < m1; m++) c[n * ldc + m] = bias ? 0.0f + bias[m] : 0.0f;
 		return 0;
 	}
 	const int mr = V->mr, nr = V->nr;
@@ -331,16 +332,25 @@ static int gemm_range(const variant *V, int64_t m0, int64_t m1, int64_t n0, int6
 						float *cp = c + (jc + jr) * ldc + ic + ir;
 						if (mm == mr && nn == nr) {
 							V->kern(kc, ap, bp, cp, ldc, load);
-							continue;
-						}
-						// Edge tile: run the same kernel on a full tile
-						// (the zero-padded rows and columns of the packs
-						// give zeros) and write back the valid part.
-						if (load)
+						} else {
+							// Edge tile: run the same kernel on a full
+							// tile (the zero-padded rows and columns of
+							// the packs give zeros) and write back the
+							// valid part.
+							if (load)
+								for (int j = 0; j < nn; j++)
+									memcpy(tile + j * mr, cp + j * ldc, (size_t)mm * sizeof(float));
+							V->kern(kc, ap, bp, tile, mr, load);
 							for (int j = 0; j < nn; j++)
-								memcpy(tile + j * mr, cp + j * ldc, (size_t)mm * sizeof(float));
-						V->kern(kc, ap, bp, tile, mr, load);
-						for (int j = 0; j < nn; j++) memcpy(cp + j * ldc, tile + j * mr, (size_t)mm * sizeof(float));
+								memcpy(cp + j * ldc, tile + j * mr, (size_t)mm * sizeof(float));
+						}
+						// The bias after the whole sum over k, while the
+						// tile is in cache: the bytes of a separate add.
+						if (bias && pc + kc == K) {
+							const float *bm = bias + ic + ir;
+							for (int j = 0; j < nn; j++)
+								for (int i = 0; i < mm; i++) cp[j * ldc + i] += bm[i];
+						}
 					}
 				}
 			}
@@ -354,32 +364,32 @@ static int gemm_range(const variant *V, int64_t m0, int64_t m1, int64_t n0, int6
 // nr-panels) are split between the threads, each packing its own part of
 // b (the large operand of a conv product: im2col columns or activations)
 // and all of a; where there are too few panels to go round, the rows m.
-static int gemm_split(int v, int64_t M, int64_t N, int64_t K, const float *a, int64_t lda, const bsrc *b, float *c,
-                      int64_t ldc, int ith, int nth) {
+static int gemm_split(int v, int64_t M, int64_t N, int64_t K, const float *a, int64_t lda, const bsrc *b,
+                      const float *bias, float *c, int64_t ldc, int ith, int nth) {
 	if (v < 0 || v >= MSC_GEMM_NVARIANTS || !variants[v].kern) v = MSC_GEMM_PORTABLE;
 	const variant *V = &variants[v];
 	if (nth < 1) nth = 1;
 	const int64_t np = (N + V->nr - 1) / V->nr, mp = (M + V->mr - 1) / V->mr;
 	if (np >= 4 * (int64_t)nth || np >= mp) {
 		const int64_t p0 = np * ith / nth, p1 = np * (ith + 1) / nth;
-		return gemm_range(V, 0, M, min64(p0 * V->nr, N), min64(p1 * V->nr, N), K, a, lda, b, c, ldc);
+		return gemm_range(V, 0, M, min64(p0 * V->nr, N), min64(p1 * V->nr, N), K, a, lda, b, bias, c, ldc);
 	}
 	const int64_t p0 = mp * ith / nth, p1 = mp * (ith + 1) / nth;
-	return gemm_range(V, min64(p0 * V->mr, M), min64(p1 * V->mr, M), 0, N, K, a, lda, b, c, ldc);
+	return gemm_range(V, min64(p0 * V->mr, M), min64(p1 * V->mr, M), 0, N, K, a, lda, b, bias, c, ldc);
 }
 
 int msc_gemm(int v, int64_t M, int64_t N, int64_t K, const float *a, int64_t lda, const float *b, int64_t ldb,
-             float *c, int64_t ldc, int ith, int nth) {
+             const float *bias, float *c, int64_t ldc, int ith, int nth) {
 	const bsrc B = {.b = b, .ldb = ldb};
-	return gemm_split(v, M, N, K, a, lda, &B, c, ldc, ith, nth);
+	return gemm_split(v, M, N, K, a, lda, &B, bias, c, ldc, ith, nth);
 }
 
 int msc_conv(int v, int64_t OC, const float *w, const float *x, int64_t C, int64_t W, int64_t H, int64_t NB,
-             int64_t KW, int64_t KH, int s, int p, int d, float *y, int ith, int nth) {
+             int64_t KW, int64_t KH, int s, int p, int d, const float *bias, float *y, int ith, int nth) {
 	const int64_t OW = (W + 2 * p - d * (KW - 1) - 1) / s + 1, OH = (H + 2 * p - d * (KH - 1) - 1) / s + 1;
 	const bsrc B = {.b = x, .conv = 1, .C = C, .W = W, .H = H, .OW = OW, .OH = OH, .KW = KW, .s = s, .p = p, .d = d};
 	const int64_t K = C * KW * KH;
-	return gemm_split(v, OC, OW * OH * NB, K, w, K, &B, y, OC, ith, nth);
+	return gemm_split(v, OC, OW * OH * NB, K, w, K, &B, bias, y, OC, ith, nth);
 }
 
 // ---- the ggml custom op
@@ -416,8 +426,10 @@ static void mulmat_op(struct ggml_tensor *dst, int ith, int nth, void *userdata)
 	const struct msc_tensor *d = (const struct msc_tensor *)dst;
 	const struct msc_tensor *a = d->src[0], *b = d->src[1];
 	const int64_t M = a->ne[1], K = a->ne[0], N = b->ne[1];
+	const float *bias = d->src[2] ? d->src[2]->data : NULL;
 	if (msc_gemm((int)(intptr_t)userdata, M, N, K, a->data, (int64_t)(a->nb[1] / sizeof(float)), b->data,
-	             (int64_t)(b->nb[1] / sizeof(float)), d->data, (int64_t)(d->nb[1] / sizeof(float)), ith, nth) != 0) {
+	             (int64_t)(b->nb[1] / sizeof(float)), bias, d->data, (int64_t)(d->nb[1] / sizeof(float)), ith,
+	             nth) != 0) {
 		fprintf(stderr, "multisc: gemm: out of memory for its packing buffers\n");
 		abort();
 	}
@@ -430,21 +442,22 @@ static void conv_op(struct ggml_tensor *dst, int ith, int nth, void *userdata) {
 	const struct msc_tensor *w = d->src[0], *x = d->src[1]; // w [C, KW, KH, OC], x [C, W, H, NB]
 	const uintptr_t u = (uintptr_t)userdata;
 	const int v = (int)(u & 255), s = (int)(u >> 8 & 255), p = (int)(u >> 16 & 255), dl = (int)(u >> 24 & 255);
+	const float *bias = d->src[2] ? d->src[2]->data : NULL;
 	if (msc_conv(v, w->ne[3], w->data, x->data, x->ne[0], x->ne[1], x->ne[2], x->ne[3], w->ne[1], w->ne[2], s, p, dl,
-	             d->data, ith, nth) != 0) {
+	             bias, d->data, ith, nth) != 0) {
 		fprintf(stderr, "multisc: gemm: out of memory for its packing buffers\n");
 		abort();
 	}
 }
 
-struct ggml_tensor *msc_conv_f32(struct ggml_context *ctx, struct ggml_tensor *w, struct ggml_tensor *x, int s, int p,
-                                 int d, int v) {
-	struct ggml_tensor *args[2] = {w, x};
+struct ggml_tensor *msc_conv_f32(struct ggml_context *ctx, struct ggml_tensor *w, struct ggml_tensor *x,
+                                 struct ggml_tensor *bias, int s, int p, int d, int v) {
+	struct ggml_tensor *args[3] = {w, x, bias};
 	const struct msc_tensor *wm = (const struct msc_tensor *)w, *xm = (const struct msc_tensor *)x;
 	const int64_t OW = (xm->ne[1] + 2 * p - d * (wm->ne[1] - 1) - 1) / s + 1;
 	const int64_t OH = (xm->ne[2] + 2 * p - d * (wm->ne[2] - 1) - 1) / s + 1;
 	const uintptr_t u = (uintptr_t)v | (uintptr_t)s << 8 | (uintptr_t)p << 16 | (uintptr_t)d << 24;
-	return ggml_custom_4d(ctx, 0 /* GGML_TYPE_F32 */, wm->ne[3], OW, OH, xm->ne[3], args, 2, conv_op,
+	return ggml_custom_4d(ctx, 0 /* GGML_TYPE_F32 */, wm->ne[3], OW, OH, xm->ne[3], args, bias ? 3 : 2, conv_op,
 	                      -1 /* GGML_N_TASKS_MAX */, (void *)u);
 }
 
@@ -467,6 +480,11 @@ int msc_weight_ok(const struct ggml_tensor *at) {
 	return a->type == 0 && buf && ggml_backend_buffer_is_host(buf);
 }
 
+int msc_bias_ok(const struct ggml_tensor *bt, int64_t M) {
+	const struct msc_tensor *b = (const struct msc_tensor *)bt;
+	return msc_contiguous_f32(bt) && b->ne[0] == M && b->ne[1] == 1 && b->ne[2] == 1 && b->ne[3] == 1;
+}
+
 int msc_mulmat_ok(const struct ggml_tensor *at, const struct ggml_tensor *bt) {
 	const struct msc_tensor *a = (const struct msc_tensor *)at, *b = (const struct msc_tensor *)bt;
 	if (!f32_2d(a) || !f32_2d(b)) return 2;
@@ -477,10 +495,11 @@ int msc_mulmat_ok(const struct ggml_tensor *at, const struct ggml_tensor *bt) {
 	return 1;
 }
 
-struct ggml_tensor *msc_mulmat_f32(struct ggml_context *ctx, struct ggml_tensor *a, struct ggml_tensor *b, int v) {
-	struct ggml_tensor *args[2] = {a, b};
+struct ggml_tensor *msc_mulmat_f32(struct ggml_context *ctx, struct ggml_tensor *a, struct ggml_tensor *b,
+                                   struct ggml_tensor *bias, int v) {
+	struct ggml_tensor *args[3] = {a, b, bias};
 	const struct msc_tensor *am = (const struct msc_tensor *)a, *bm = (const struct msc_tensor *)b;
-	return ggml_custom_4d(ctx, 0 /* GGML_TYPE_F32 */, am->ne[1], bm->ne[1], 1, 1, args, 2, mulmat_op,
+	return ggml_custom_4d(ctx, 0 /* GGML_TYPE_F32 */, am->ne[1], bm->ne[1], 1, 1, args, bias ? 3 : 2, mulmat_op,
 	                      -1 /* GGML_N_TASKS_MAX */, (void *)(intptr_t)v);
 }
 

@@ -58,14 +58,46 @@ var gemmBest = int(C.msc_gemm_best())
 // product is large enough to pay (M·N·K ≥ 2²²); otherwise it is
 // a.Mulmat(ctx, b). Values agree with ggml's up to f32 rounding.
 func MulmatF32(ctx ml.Context, a, b ml.Tensor) ml.Tensor {
+	return mulmatBiasF32(ctx, a, b, nil)
+}
+
+// mulmatBiasF32 is MulmatF32(ctx, a, b) plus bias [M] (nil for none),
+// the add fused into gemm.c's write-back where it takes the product and
+// bias is a contiguous f32 [M] (the same bytes as the separate add).
+func mulmatBiasF32(ctx ml.Context, a, b, bias ml.Tensor) ml.Tensor {
 	if !gemmTakes(a, b) {
-		return a.Mulmat(ctx, b)
+		y := a.Mulmat(ctx, b)
+		if bias != nil {
+			y = y.Add(ctx, bias)
+		}
+		return y
 	}
-	v := gemmBest
+	cb, add := gemmBias(bias, a.Dim(1))
+	y := wrapTensor(b, C.msc_mulmat_f32(cContext(ctx), cTensor(a), cTensor(b), cb, C.int(gemmPick())))
+	if add {
+		y = y.Add(ctx, bias)
+	}
+	return y
+}
+
+// gemmBias is the C bias for gemm.c's ops (nil for none), and whether the
+// caller must add bias itself instead (not a contiguous f32 [m]).
+func gemmBias(bias ml.Tensor, m int) (*C.struct_ggml_tensor, bool) {
+	if bias == nil {
+		return nil, false
+	}
+	if cb := cTensor(bias); bias.DType() == ml.DTypeF32 && C.msc_bias_ok(cb, C.int64_t(m)) == 1 {
+		return cb, false
+	}
+	return nil, true
+}
+
+// gemmPick is the micro-kernel variant for a new op.
+func gemmPick() int {
 	if gemmVariant >= 0 {
-		v = gemmVariant
+		return gemmVariant
 	}
-	return wrapTensor(b, C.msc_mulmat_f32(cContext(ctx), cTensor(a), cTensor(b), C.int(v)))
+	return gemmBest
 }
 
 // gemmTakes reports whether MulmatF32 runs gemm.c for a × b.
@@ -80,14 +112,14 @@ func gemmTakes(a, b ml.Tensor) bool {
 	return int64(a.Dim(0))*int64(a.Dim(1))*int64(b.Dim(1)) >= gemmMinWork
 }
 
-// convCFGemm is Conv2DCF's product (no bias) through gemm.c's implicit
+// convCFGemm is Conv2DCF (bias included, fused) through gemm.c's implicit
 // im2col: y [OC, OW, OH, N] from x [C, W, H, N] and weight [KW, KH, C, OC],
 // the im2col columns packed straight from x, so neither im2col's buffer
 // nor the transpose into its [W, H, C, N] input is made; the kernel's taps
 // are reordered channel-first ([C, KW, KH, OC], a copy of the weight in
 // the graph) to match. nil where gemm.c does not apply (MulmatF32's
 // conditions, x not a contiguous f32 tensor, parameters over 255).
-func convCFGemm(ctx ml.Context, x, weight ml.Tensor, stride, padding, dilation int) ml.Tensor {
+func convCFGemm(ctx ml.Context, x, weight, bias ml.Tensor, stride, padding, dilation int) ml.Tensor {
 	kw, kh, ic, oc := weight.Dim(0), weight.Dim(1), weight.Dim(2), weight.Dim(3)
 	w, h, n := x.Dim(1), x.Dim(2), x.Dim(3)
 	if x.DType() != ml.DTypeF32 || x.Dim(0) != ic || !gemmWeightOK(weight) || C.msc_contiguous_f32(cTensor(x)) != 1 ||
@@ -99,12 +131,13 @@ func convCFGemm(ctx ml.Context, x, weight ml.Tensor, stride, padding, dilation i
 	if ow < 1 || oh < 1 || int64(oc)*int64(ow*oh*n)*int64(kw*kh*ic) < gemmMinWork {
 		return nil
 	}
-	v := gemmBest
-	if gemmVariant >= 0 {
-		v = gemmVariant
-	}
 	wt := ToChannelFirst(ctx, weight) // [C, KW, KH, OC]
-	return wrapTensor(x, C.msc_conv_f32(cContext(ctx), cTensor(wt), cTensor(x), C.int(stride), C.int(padding), C.int(dilation), C.int(v)))
+	cb, add := gemmBias(bias, oc)
+	y := wrapTensor(x, C.msc_conv_f32(cContext(ctx), cTensor(wt), cTensor(x), cb, C.int(stride), C.int(padding), C.int(dilation), C.int(gemmPick())))
+	if add {
+		y = y.Add(ctx, bias)
+	}
+	return y
 }
 
 // gemmWeightOK reports whether a weight, whatever its shape, is one
@@ -116,8 +149,11 @@ func gemmWeightOK(w ml.Tensor) bool {
 
 // gemmDirect runs msc_gemm on Go slices with nth sequential "threads"
 // (tests and benchmarks of the kernel alone): c[n*m+i] = Σ_k a[i*k+…]·b[…].
-func gemmDirect(v, m, n, k int, a, b, c []float32, ith, nth int) int {
-	var pa, pb, pc *C.float
+func gemmDirect(v, m, n, k int, a, b, bias, c []float32, ith, nth int) int {
+	var pa, pb, pc, pbias *C.float
+	if len(bias) > 0 {
+		pbias = (*C.float)(unsafe.Pointer(&bias[0]))
+	}
 	if len(a) > 0 {
 		pa = (*C.float)(unsafe.Pointer(&a[0]))
 	}
@@ -128,7 +164,7 @@ func gemmDirect(v, m, n, k int, a, b, c []float32, ith, nth int) int {
 		pc = (*C.float)(unsafe.Pointer(&c[0]))
 	}
 	return int(C.msc_gemm(C.int(v), C.int64_t(m), C.int64_t(n), C.int64_t(k), pa, C.int64_t(k), pb, C.int64_t(k),
-		pc, C.int64_t(m), C.int(ith), C.int(nth)))
+		pbias, pc, C.int64_t(m), C.int(ith), C.int(nth)))
 }
 
 // gemmConvDirect runs msc_conv on Go slices (tests): x [C, W, H, NB],
@@ -136,7 +172,7 @@ func gemmDirect(v, m, n, k int, a, b, c []float32, ith, nth int) int {
 func gemmConvDirect(v, oc int, w, x []float32, c, wd, h, nb, kw, kh, s, p, d int, y []float32, ith, nth int) int {
 	return int(C.msc_conv(C.int(v), C.int64_t(oc), (*C.float)(unsafe.Pointer(&w[0])), (*C.float)(unsafe.Pointer(&x[0])),
 		C.int64_t(c), C.int64_t(wd), C.int64_t(h), C.int64_t(nb), C.int64_t(kw), C.int64_t(kh), C.int(s), C.int(p), C.int(d),
-		(*C.float)(unsafe.Pointer(&y[0])), C.int(ith), C.int(nth)))
+		nil, (*C.float)(unsafe.Pointer(&y[0])), C.int(ith), C.int(nth)))
 }
 
 // gemmSupported reports whether variant v runs on this CPU.

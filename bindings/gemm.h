@@ -29,22 +29,23 @@ int msc_gemm_best(void);
 // contiguous). The shares of 0..nth-1 are disjoint and cover c; every
 // element is the same chain of fused multiply-adds over k = 0..K-1 in
 // order whatever nth and ith are, so the bytes do not depend on the
-// thread count. Returns 0, or -1 when its scratch could not be allocated.
+// thread count. With bias (M floats, or NULL) c[n*ldc + m] gets + bias[m]
+// after the sum, as a separate add would. Returns 0, or -1 when its scratch could not be allocated.
 int msc_gemm(int v, int64_t M, int64_t N, int64_t K,
              const float *a, int64_t lda, const float *b, int64_t ldb,
-             float *c, int64_t ldc, int ith, int nth);
+             const float *bias, float *c, int64_t ldc, int ith, int nth);
 
 // msc_conv is msc_gemm for a convolution of a channel-first x [C, W, H,
 // NB] (c contiguous) with w [C, KW, KH, OC] (the kernel's taps reordered
 // channel-first), y [OC, OW, OH, NB]: the im2col matrix is never built,
 // its columns are packed straight from x (zeros outside it).
 int msc_conv(int v, int64_t OC, const float *w, const float *x, int64_t C, int64_t W, int64_t H, int64_t NB,
-             int64_t KW, int64_t KH, int s, int p, int d, float *y, int ith, int nth);
+             int64_t KW, int64_t KH, int s, int p, int d, const float *bias, float *y, int ith, int nth);
 
 // msc_conv_f32 is the custom op node y [OC, OW, OH, NB] = conv(x, w) as
 // msc_conv; s, p, d < 256.
-struct ggml_tensor *msc_conv_f32(struct ggml_context *ctx, struct ggml_tensor *w, struct ggml_tensor *x, int s, int p,
-                                 int d, int v);
+struct ggml_tensor *msc_conv_f32(struct ggml_context *ctx, struct ggml_tensor *w, struct ggml_tensor *x,
+                                 struct ggml_tensor *bias, int s, int p, int d, int v);
 
 // msc_contiguous_f32 is 1 for a contiguous f32 tensor.
 int msc_contiguous_f32(const struct ggml_tensor *t);
@@ -60,7 +61,11 @@ int msc_weight_ok(const struct ggml_tensor *a);
 // msc_mulmat_f32 is the custom op node [M, N] = ggml_mul_mat(a, b) on the
 // CPU backend's threads, computed by variant v.
 struct ggml_tensor *msc_mulmat_f32(struct ggml_context *ctx, struct ggml_tensor *a,
-                                   struct ggml_tensor *b, int v);
+                                   struct ggml_tensor *b, struct ggml_tensor *bias, int v);
+
+// msc_bias_ok is 1 for a contiguous f32 vector of M elements (the ops'
+// optional bias, NULL for none).
+int msc_bias_ok(const struct ggml_tensor *bias, int64_t M);
 
 // msc_tensor_probe copies the fields of t that gemm.c reads through its
 // mirror of struct ggml_tensor (for the layout test): type, ne[0..3],

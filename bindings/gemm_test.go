@@ -76,7 +76,7 @@ func TestGemmKernel(t *testing.T) {
 						got[j] = float32(math.NaN()) // unwritten elements show
 					}
 					for ith := range nth {
-						if rc := gemmDirect(v, c.m, c.n, c.k, a, b, got, ith, nth); rc != 0 {
+						if rc := gemmDirect(v, c.m, c.n, c.k, a, b, nil, got, ith, nth); rc != 0 {
 							t.Fatalf("msc_gemm: %d", rc)
 						}
 					}
@@ -119,7 +119,7 @@ func sameBits(x, y []float32) bool {
 // TestGemmKernelZeroK: K = 0 gives zeros (an empty sum), not garbage.
 func TestGemmKernelZeroK(t *testing.T) {
 	got := []float32{1, 2, 3, 4, 5, 6}
-	if rc := gemmDirect(0, 2, 3, 0, nil, nil, got, 0, 1); rc != 0 {
+	if rc := gemmDirect(0, 2, 3, 0, nil, nil, nil, got, 0, 1); rc != 0 {
 		t.Fatal(rc)
 	}
 	for i, v := range got {
@@ -415,6 +415,35 @@ func TestGemmConvKernel(t *testing.T) {
 						t.Fatalf("%d threads: bytes differ from 1 thread", nth)
 					}
 				})
+			}
+		}
+	}
+}
+
+// TestGemmBias: the bias fused into the write-back gives exactly the bytes
+// of the product followed by a separate f32 add, for every kernel, at 1–3
+// threads, K below and above KC (the bias after the last k block only), K = 0.
+func TestGemmBias(t *testing.T) {
+	for i, c := range []struct{ m, n, k int }{{37, 29, 300}, {5, 50, 17}, {64, 12, 600}, {3, 4, 0}} {
+		a, b := randn(uint64(700+i), c.m*c.k, 1), randn(uint64(800+i), c.n*c.k, 1)
+		bias := randn(uint64(900+i), c.m, 1)
+		for v, name := range gemmVariantNames {
+			if !gemmSupported(v) {
+				continue
+			}
+			plain := make([]float32, c.m*c.n)
+			gemmDirect(v, c.m, c.n, c.k, a, b, nil, plain, 0, 1)
+			for j := range plain {
+				plain[j] += bias[j%c.m]
+			}
+			for nth := 1; nth <= 3; nth++ {
+				got := make([]float32, c.m*c.n)
+				for ith := range nth {
+					gemmDirect(v, c.m, c.n, c.k, a, b, bias, got, ith, nth)
+				}
+				if !sameBits(got, plain) {
+					t.Errorf("%v %s threads=%d: fused bias differs from product + bias", c, name, nth)
+				}
 			}
 		}
 	}

@@ -41,29 +41,24 @@ func Conv2DCF(ctx ml.Context, x, weight, bias ml.Tensor, stride, padding, dilati
 	var y ml.Tensor
 	switch {
 	case kw == 1 && kh == 1 && padding == 0 && stride == 1:
-		y = MulmatF32(ctx, weight.Reshape(ctx, ic, oc), x.Reshape(ctx, ic, w*h*n)) // [OC, W·H·N]
-		y = y.Reshape(ctx, oc, w, h, n)
+		y = mulmatBiasF32(ctx, weight.Reshape(ctx, ic, oc), x.Reshape(ctx, ic, w*h*n), bias) // [OC, W·H·N]
+		return y.Reshape(ctx, oc, w, h, n)
 	default:
-		if y = convCFGemm(ctx, x, weight, stride, padding, dilation); y != nil { // [OC, OW, OH, N]
-			break
+		if y = convCFGemm(ctx, x, weight, bias, stride, padding, dilation); y != nil { // [OC, OW, OH, N]
+			return y
 		}
 		if kw == 1 && kh == 1 && padding == 0 {
 			// Every stride-th column and row: a strided view, made contiguous.
 			ow, oh := (w-1)/stride+1, (h-1)/stride+1
 			x = x.View(ctx, 0, ic, x.Stride(1)*stride, ow, x.Stride(2)*stride, oh, x.Stride(3), n).Contiguous(ctx)
-			y = MulmatF32(ctx, weight.Reshape(ctx, ic, oc), x.Reshape(ctx, ic, ow*oh*n)).Reshape(ctx, oc, ow, oh, n)
-			break
+			return mulmatBiasF32(ctx, weight.Reshape(ctx, ic, oc), x.Reshape(ctx, ic, ow*oh*n), bias).Reshape(ctx, oc, ow, oh, n)
 		}
 		xs := x.Permute(ctx, 2, 0, 1, 3).Contiguous(ctx)                                    // [W, H, C, N]
 		col := weight.IM2Col(ctx, xs, stride, stride, padding, padding, dilation, dilation) // [K, OW, OH, N]
 		ow, oh := col.Dim(1), col.Dim(2)
-		y = MulmatF32(ctx, weight.Reshape(ctx, kw*kh*ic, oc), col.Reshape(ctx, kw*kh*ic, ow*oh*n))
-		y = y.Reshape(ctx, oc, ow, oh, n)
+		y = mulmatBiasF32(ctx, weight.Reshape(ctx, kw*kh*ic, oc), col.Reshape(ctx, kw*kh*ic, ow*oh*n), bias)
+		return y.Reshape(ctx, oc, ow, oh, n)
 	}
-	if bias != nil {
-		y = y.Add(ctx, bias)
-	}
-	return y
 }
 
 // ToChannelFirst turns [W, H, C, N] into [C, W, H, N] (a copy).

@@ -44,10 +44,7 @@ func Conv2DGEMM(ctx ml.Context, x, weight, bias ml.Tensor, stride, padding, dila
 	}
 	col := weight.IM2Col(ctx, x, stride, stride, padding, padding, dilation, dilation) // [K, OW, OH, N]
 	ow, oh, n := col.Dim(1), col.Dim(2), col.Dim(3)
-	y := MulmatF32(ctx, weight.Reshape(ctx, k, oc), col.Reshape(ctx, k, ow*oh*n)) // [OC, OW·OH·N]
-	if bias != nil {
-		y = y.Add(ctx, bias)
-	}
+	y := mulmatBiasF32(ctx, weight.Reshape(ctx, k, oc), col.Reshape(ctx, k, ow*oh*n), bias) // [OC, OW·OH·N]
 	return FromChannelFirst(ctx, y.Reshape(ctx, oc, ow, oh, n))
 }
 
