@@ -44,8 +44,13 @@ var gemmVariant = -1
 
 // gemmMinWork is the least M·N·K that MulmatF32 takes (smaller products
 // stay on ggml's mul_mat); gemmMinWork = 0 takes every eligible product
-// (tests).
-var gemmMinWork = int64(1) << 22
+// (tests). BenchmarkGemmVsGGML at one thread (-march=x86-64-v4, GFLOP/s,
+// 3 runs, ours against ggml's): 64×64×64 22–26 against 12–20, 64×256×64
+// 28–56 against 15–30, 64×1024×64 68–76 against 16–39, 256³ 90–103
+// against 58–68; at two threads products this small are all thread
+// start-up and noise for both. So the cut-off only keeps the op count of
+// tiny graphs down.
+var gemmMinWork = int64(1) << 18
 
 var gemmBest = int(C.msc_gemm_best())
 
@@ -55,7 +60,7 @@ var gemmBest = int(C.msc_gemm_best())
 // It runs gemm.c's packed, cache-blocked kernel as a custom op when both
 // are f32, 2-D and contiguous, a lives in host memory (a weight on a GPU
 // keeps ggml's mul_mat and its backend; DESIGN.md's GPU placement) and the
-// product is large enough to pay (M·N·K ≥ 2²²); otherwise it is
+// product is large enough to pay (M·N·K ≥ 2¹⁸); otherwise it is
 // a.Mulmat(ctx, b). Values agree with ggml's up to f32 rounding.
 func MulmatF32(ctx ml.Context, a, b ml.Tensor) ml.Tensor {
 	return mulmatBiasF32(ctx, a, b, nil)

@@ -24,6 +24,12 @@ func BenchmarkGemmVsGGML(b *testing.B) {
 		{"fcn_layer4_3x3", 512, 4225, 4608},
 		{"fcn_layer1_1x1", 256, 16900, 64},
 		{"alexnet_conv2", 192, 7938, 1600},
+		// small products, for MulmatF32's cut-off (gemmMinWork = 0 here)
+		{"small_64x64x64", 64, 64, 64},
+		{"small_64x256x64", 64, 256, 64},
+		{"small_64x1024x64", 64, 1024, 64},
+		{"small_21x4225x512", 21, 4225, 512},
+		{"small_256x256x256", 256, 256, 256},
 	} {
 		a := randn(1, s.m*s.k, 0.02)
 		x := randn(2, s.n*s.k, 1)
@@ -37,7 +43,12 @@ func BenchmarkGemmVsGGML(b *testing.B) {
 				mul  func(ml.Context, ml.Tensor, ml.Tensor) ml.Tensor
 			}{
 				{"ggml", func(ctx ml.Context, a, b ml.Tensor) ml.Tensor { return a.Mulmat(ctx, b) }},
-				{"gemm", MulmatF32},
+				{"gemm", func(ctx ml.Context, a, b ml.Tensor) ml.Tensor {
+					old := gemmMinWork
+					gemmMinWork = 0
+					defer func() { gemmMinWork = old }()
+					return MulmatF32(ctx, a, b)
+				}},
 			} {
 				b.Run(fmt.Sprintf("%s/threads=%d/%s", s.name, threads, op.name), func(b *testing.B) {
 					ctx := sc.NewContext()

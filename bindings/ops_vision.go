@@ -13,25 +13,25 @@ import "github.com/ollama/ollama/ml"
 //     every LLM matmul), which is the orientation ggml's CPU kernels and
 //     llamafile's sgemm are tuned for.
 //
-// Where the time goes (fcn_resnet50 at 520×520, f32, 2 threads, built with
-// -O3 -march=x86-64-v3 as the README says; `perf record` of
-// BenchmarkFCN520, shared 2-core Xeon): 75% of the samples are in
-// llamafile's tinyBLAS 4×3 f32 kernel (the cgo build defines
-// GGML_USE_LLAMAFILE; tinyBLAS takes f32×f32 when k is a multiple of 8, 16
-// with AVX-512, m a multiple of 4 and n ≥ 2, and f16 weights only against
-// activations converted to f16 first), 8.5% im2col, 3% the transposes into
-// im2col's [W, H, C, N], 2.7% ggml's spinning barriers, 2.2% bias adds,
-// 1.6% ggml's own f32 dot products (the matmuls tinyBLAS refuses: the
-// stem's k = 7·7·3 = 147 and the 21-class 1×1), 0.7% ReLU. So the GEMM
-// kernel decides; the layout does not. Tried and dropped: a stride-1 3×3
+// Where the time goes. Before bindings' own GEMM (fcn_resnet50 at
+// 520×520, f32, 2 threads, -march=x86-64-v3, `perf record` of
+// BenchmarkFCN520 on the shared 2-core Xeon): 75% of the samples in
+// llamafile's tinyBLAS f32 kernel (register tiling only, ~58 GFLOP/s a
+// thread with AVX2, ~75 with AVX-512), 8.5% im2col, 3% the transposes into
+// im2col's [W, H, C, N], 2.7% barriers, 2.2% bias adds. Now every product
+// here goes through gemm.c (see gemm.go): the 1×1 convs through MulmatF32,
+// the k×k and strided 1×1 convs through its implicit im2col (convCFGemm:
+// the columns are packed straight from the channel-first input, so
+// neither im2col's buffer nor the transpose is made), the bias added in
+// the write-back. The whole FCN went from 2.56 to 1.50 s (median of 5,
+// 5.06 → 2.92 CPU-s; -march=x86-64-v4; 3.25 → 1.61 s with v3), against
+// PyTorch 1.13's 1.37 s (2.71 CPU-s) in the same locked session. perf of
+// it now: 71% gemm.c's AVX-512 micro-kernel, 7.5% its packing, 5% ggml's
+// barriers, 4% memmove (layout copies), 2.3% the residual adds, 1.4% the
+// final upsampling. Tried and dropped (with tinyBLAS): a stride-1 3×3
 // conv as the sum of its nine taps' 1×1 products over shifted windows of
-// a padded input (no im2col, k = IC instead of 9·IC, so the operands stay
-// in cache) was slower at one thread (layer3 65×65×256 dilation 2: 140 ms
-// against 102 ms with im2col; layer4 65×65×512 dilation 4: 439 against
-// 378 ms): tinyBLAS is not bound by k's cache footprint, and the taps add
-// eight full-size adds. Building with -march=x86-64-v4 (AVX-512 tinyBLAS,
-// 4×6 tiles of 16 lanes) cut the whole FCN's CPU time by 23% (median 5.04
-// against 6.52 CPU-s at 2 threads).
+// a padded input (layer3 65×65×256 dilation 2: 140 ms against 102 ms
+// with im2col at one thread).
 
 // Conv2DCF is torch.nn.Conv2d on channel-first x [C, W, H, N] with weight
 // [KW, KH, C, OC] and an optional bias [OC]; it returns [OC, OW, OH, N].
