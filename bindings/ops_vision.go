@@ -23,9 +23,12 @@ import "github.com/ollama/ollama/ml"
 // the k×k and strided 1×1 convs through its implicit im2col (convCFGemm:
 // the columns are packed straight from the channel-first input, so
 // neither im2col's buffer nor the transpose is made), the bias added in
-// the write-back. The whole FCN went from 2.56 to 1.50 s (median of 5,
-// 5.06 → 2.92 CPU-s; -march=x86-64-v4; 3.25 → 1.61 s with v3), against
-// PyTorch 1.13's 1.37 s (2.71 CPU-s) in the same locked session. perf of
+// the write-back. The whole FCN (BenchmarkFCN520, layout=CWH, medians of
+// 5, one locked session, load average 2–3.4) went from 2.56 to 1.50 s
+// (5.06 → 2.92 CPU-s) with -march=x86-64-v4 and from 4.05 to 1.61 s
+// (6.81 → 3.18 CPU-s) with v3, against PyTorch 1.13's 1.73 and 1.37 s
+// (3.40 and 2.71 CPU-s) at the session's start and end: at par, not yet
+// reliably under. perf of
 // it now: 71% gemm.c's AVX-512 micro-kernel, 7.5% its packing, 5% ggml's
 // barriers, 4% memmove (layout copies), 2.3% the residual adds, 1.4% the
 // final upsampling. Tried and dropped (with tinyBLAS): a stride-1 3×3

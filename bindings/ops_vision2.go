@@ -26,10 +26,11 @@ import "github.com/ollama/ollama/ml"
 // Same function as Conv2D up to f32 rounding (TestConv2DGEMM, and
 // TestConvThroughGemm with gemm.c taking every size). Measured with
 // -march=x86-64-v4 at 2 threads on the shared 2-core Xeon (CPU-ms per op,
-// medians of 3, BenchmarkAlexNetConv*): AlexNet's conv1 on a 512×512 pair
-// 142 (Conv2D) → 52, conv2 157 → 51, conv3 75 → 29; ResNet's stem at
-// 520×520 118 → 63. With tinyBLAS (v3) it had been conv2 254 → 134, conv3
-// 138 → 79.
+// medians of 3, one session at load average 2.6–3.0,
+// BenchmarkAlexNetConv*, BenchmarkResNetStem_520x520x3): Conv2D against
+// Conv2DGEMM, AlexNet's conv1 on a 512×512 pair 154 → 63, conv2 198 → 91,
+// conv3 96 → 47, ResNet's stem at 520×520 143 → 106. With tinyBLAS (v3)
+// it had been conv2 254 → 134, conv3 138 → 79.
 func Conv2DGEMM(ctx ml.Context, x, weight, bias ml.Tensor, stride, padding, dilation int) ml.Tensor {
 	if ConvGEMMImplicit && weight.Dim(2) >= 16 {
 		if y := convCFGemm(ctx, ToChannelFirst(ctx, x), weight, bias, stride, padding, dilation); y != nil {
@@ -59,7 +60,8 @@ func Conv2DGEMM(ctx ml.Context, x, weight, bias ml.Tensor, stride, padding, dila
 // benchmarks that compare the two). Measured at 2 threads, -march=x86-64-v4
 // (CPU-ms per op, medians of 3): AlexNet's conv2 on a 512×512 pair 69 → 51,
 // conv3 43 → 32; on 3 channels (AlexNet's and ResNet's stems) the tap
-// segments are 3 floats long and it was slower (55 → 59, 63 → 67).
+// segments are 3 floats long and it was slower (55 → 59, 63 → 67; in
+// another session the stem went 106 → 85: within the noise).
 var ConvGEMMImplicit = true
 
 // gemmGrow is the smallest t with (kw+t)(kh+t)·c a multiple of 16, or 0
