@@ -12,7 +12,9 @@
 
 #include "gemm.h"
 
-#if defined(__x86_64__) || defined(_M_X64)
+// MSC_GEMM_PORTABLE_ONLY builds the portable kernel alone, as on other
+// architectures (a check that they build and pass: CGO_CFLAGS=-DMSC_GEMM_PORTABLE_ONLY).
+#if (defined(__x86_64__) || defined(_M_X64)) && !defined(MSC_GEMM_PORTABLE_ONLY)
 #define MSC_X86 1
 #include <immintrin.h>
 #endif
