@@ -65,7 +65,7 @@ func TestGemmKernel(t *testing.T) {
 		var fma []float32 // the first FMA kernel's result
 		for v, name := range gemmVariantNames {
 			if !gemmSupported(v) {
-				t.Logf("%s kernel: not on this CPU", name)
+				t.Logf("%s kernel: not in this build or not on this CPU", name)
 				continue
 			}
 			var one []float32
