@@ -68,10 +68,13 @@ func benchConvGEMM(b *testing.B, s shape4, k, oc, stride, pad int) {
 	w := randn(2, k*k*s.C*oc, 0.02)
 	bias := randn(3, oc, 0.1)
 	for _, v := range []struct {
-		name string
-		conv func(ml.Context, ml.Tensor, ml.Tensor, ml.Tensor, int, int, int) ml.Tensor
-	}{{"Conv2D", Conv2D}, {"Conv2DGEMM", Conv2DGEMM}} {
+		name     string
+		conv     func(ml.Context, ml.Tensor, ml.Tensor, ml.Tensor, int, int, int) ml.Tensor
+		implicit bool
+	}{{"Conv2D", Conv2D, false}, {"Conv2DGEMM", Conv2DGEMM, false}, {"Conv2DGEMM/implicit", Conv2DGEMM, true}} {
 		b.Run(v.name, func(b *testing.B) {
+			ConvGEMMImplicit = v.implicit
+			defer func() { ConvGEMMImplicit = true }()
 			defer cputime.Report(b)()
 			for b.Loop() {
 				ctx := scratch.NewContext()

@@ -204,10 +204,13 @@ func (b *Backbone) Stages(ctx ml.Context, x ml.Tensor) [4]ml.Tensor {
 // four stages in the ChannelFirst layout, returning the stage outputs in it.
 func (b *Backbone) stages(ctx ml.Context, x ml.Tensor) [4]ml.Tensor {
 	cf := ChannelFirst
-	// The stem stays on Conv2D: Conv2DGEMM (k = 147 grown to 8×8×3 for
-	// tinyBLAS) was no faster in the whole model (DETR 800×1066, 2 threads:
-	// 5.54 against 5.35 CPU-s; FCN 520×520: 6.53 against 6.80).
-	x = b.Conv1.Forward(ctx, x, 2, 3, 1).RELU(ctx)
+	// The stem ([W, H, C, N], 7×7 stride 2 on 3 channels) goes through
+	// Conv2DGEMM: with bindings' own GEMM (gemm.c) its product is 78
+	// against Conv2D's 118 CPU-ms at 520×520, 2 threads, -march=x86-64-v4
+	// (BenchmarkResNetStem_520x520x3). (With tinyBLAS, k = 147 grown to
+	// 8×8×3, it was no faster in the whole model.) An f16 stem stays on
+	// Conv2D inside Conv2DGEMM.
+	x = bindings.Conv2DGEMM(ctx, x, b.Conv1.Weight, b.Conv1.Bias, 2, 3, 1).RELU(ctx)
 	x = bindings.MaxPool2D(ctx, x, 3, 2, 1)
 	if cf {
 		x = bindings.ToChannelFirst(ctx, x)
