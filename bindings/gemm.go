@@ -21,8 +21,9 @@ package bindings
 // packing it twice costs about 1/(2·N/n) of the work, under 1% there).
 // Scratch: 64 slots of packing buffers, each claimed by one thread for one
 // call with an atomic flag and kept (they only grow, to at most 4.4 MiB;
-// ggml starts fresh threads for every graph computation, so thread-local
-// buffers would not outlive them); a malloc and free per call instead
+// slots rather than thread-local buffers, so that nothing depends on which
+// OS threads run the op: ggml's per-graph workers or threadpool.go's pool);
+// a malloc and free per call instead
 // cost 2.5% of the GEMM's samples in page faults (perf).
 //
 // Convolutions (msc_conv, convCFGemm): b is the virtual im2col matrix of a

@@ -64,6 +64,7 @@ func OpenTuned(path string, o Options, tune func(*ml.BackendParams)) (*Loaded, e
 	if err != nil {
 		return nil, err
 	}
+	adviseHugePages(m.Backend())
 	if err := m.Backend().Load(context.Background(), o.Progress); err != nil {
 		m.Backend().Close()
 		return nil, fmt.Errorf("%s: loading weights: %w", path, err)
