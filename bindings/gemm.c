@@ -478,8 +478,13 @@ static int f32_2d(const struct msc_tensor *t) {
 
 int msc_weight_ok(const struct ggml_tensor *at) {
 	const struct msc_tensor *a = (const struct msc_tensor *)at;
+	return a->type == 0 && msc_weight_host(at);
+}
+
+int msc_weight_host(const struct ggml_tensor *at) {
+	const struct msc_tensor *a = (const struct msc_tensor *)at;
 	void *buf = a->view_src ? a->view_src->buffer : a->buffer;
-	return a->type == 0 && buf && ggml_backend_buffer_is_host(buf);
+	return buf && ggml_backend_buffer_is_host(buf);
 }
 
 int msc_bias_ok(const struct ggml_tensor *bt, int64_t M) {

@@ -57,6 +57,8 @@ int msc_mulmat_ok(const struct ggml_tensor *a, const struct ggml_tensor *b);
 
 // msc_weight_ok is 1 when a is f32 in host memory (shape aside).
 int msc_weight_ok(const struct ggml_tensor *a);
+// msc_weight_host is 1 when a (or the tensor it views) is in host memory.
+int msc_weight_host(const struct ggml_tensor *a);
 
 // msc_mulmat_f32 is the custom op node [M, N] = ggml_mul_mat(a, b) on the
 // CPU backend's threads, computed by variant v.

@@ -1,12 +1,15 @@
 package bindings
 
 import (
+	"encoding/binary"
 	"fmt"
 	"math"
+	"slices"
 	"testing"
 	"unsafe"
 
 	"github.com/ollama/ollama/ml"
+	"github.com/x448/float16"
 )
 
 // gemmVariantNames are the micro-kernels of gemm.c, by id (MSC_GEMM_*).
@@ -445,6 +448,45 @@ func TestGemmBias(t *testing.T) {
 					t.Errorf("%v %s threads=%d: fused bias differs from product + bias", c, name, nth)
 				}
 			}
+		}
+	}
+}
+
+// TestConvGemmF16Weight: a conv with f16 weights goes through the implicit
+// conv (the kernel converted to f32 in the reorder copy) and gives exactly
+// the bytes of the same conv with f32 weights holding the f16 values, for
+// 1×1, strided 1×1 and 3×3 dilated kernels; ggml's f16 mul_mat (rounding
+// the activations to f16) would not.
+func TestConvGemmF16Weight(t *testing.T) {
+	cases := []struct{ k, stride, pad, dil int }{{1, 1, 0, 1}, {1, 2, 0, 1}, {3, 1, 2, 2}}
+	const w, h, c, n, oc = 9, 7, 20, 2, 24
+	for i, tc := range cases {
+		x := randn(uint64(700+i), w*h*c*n, 1)
+		wt := randn(uint64(710+i), tc.k*tc.k*c*oc, 0.3)
+		b := randn(uint64(720+i), oc, 0.1)
+		half := make([]byte, 2*len(wt))
+		for j, v := range wt {
+			f := float16.Fromfloat32(v)
+			binary.LittleEndian.PutUint16(half[2*j:], f.Bits())
+			wt[j] = f.Float32() // the f32 weights hold the f16 values
+		}
+		conv := func(f16 bool) []float32 {
+			var out []float32
+			withGemm(gemmBest, func() {
+				got, _ := compute(t, func(ctx ml.Context) ml.Tensor {
+					in := ctx.Input()
+					kern := in.FromFloats(wt, tc.k, tc.k, c, oc)
+					if f16 {
+						kern = in.FromBytes(ml.DTypeF16, half, tc.k, tc.k, c, oc)
+					}
+					return Conv2DCF(ctx, in.FromFloats(x, c, w, h, n), kern, in.FromFloats(b, oc), tc.stride, tc.pad, tc.dil)
+				})
+				out = got
+			})
+			return out
+		}
+		if got, want := conv(true), conv(false); !slices.Equal(got, want) {
+			t.Errorf("k=%d stride=%d dilation=%d: f16 weights differ from f32 weights with the same values", tc.k, tc.stride, tc.dil)
 		}
 	}
 }

@@ -43,7 +43,7 @@ func Conv2DCF(ctx ml.Context, x, weight, bias ml.Tensor, stride, padding, dilati
 	w, h, n := x.Dim(1), x.Dim(2), x.Dim(3)
 	var y ml.Tensor
 	switch {
-	case kw == 1 && kh == 1 && padding == 0 && stride == 1:
+	case kw == 1 && kh == 1 && padding == 0 && stride == 1 && weight.DType() == ml.DTypeF32:
 		y = mulmatBiasF32(ctx, weight.Reshape(ctx, ic, oc), x.Reshape(ctx, ic, w*h*n), bias) // [OC, W·H·N]
 		return y.Reshape(ctx, oc, w, h, n)
 	default:
@@ -51,9 +51,11 @@ func Conv2DCF(ctx ml.Context, x, weight, bias ml.Tensor, stride, padding, dilati
 			return y
 		}
 		if kw == 1 && kh == 1 && padding == 0 {
-			// Every stride-th column and row: a strided view, made contiguous.
 			ow, oh := (w-1)/stride+1, (h-1)/stride+1
-			x = x.View(ctx, 0, ic, x.Stride(1)*stride, ow, x.Stride(2)*stride, oh, x.Stride(3), n).Contiguous(ctx)
+			if stride > 1 {
+				// Every stride-th column and row: a strided view, made contiguous.
+				x = x.View(ctx, 0, ic, x.Stride(1)*stride, ow, x.Stride(2)*stride, oh, x.Stride(3), n).Contiguous(ctx)
+			}
 			return mulmatBiasF32(ctx, weight.Reshape(ctx, ic, oc), x.Reshape(ctx, ic, ow*oh*n), bias).Reshape(ctx, oc, ow, oh, n)
 		}
 		xs := x.Permute(ctx, 2, 0, 1, 3).Contiguous(ctx)                                    // [W, H, C, N]
