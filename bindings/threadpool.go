@@ -27,24 +27,49 @@ package bindings
 #include <stdbool.h>
 #include <stdlib.h>
 struct ggml_backend;
+struct ggml_backend_device;
+struct ggml_backend_reg;
 struct ggml_threadpool;
 struct ggml_threadpool_params;
 void ggml_threadpool_params_init(struct ggml_threadpool_params * p, int n_threads);
-struct ggml_threadpool * ggml_threadpool_new(struct ggml_threadpool_params * params);
 bool ggml_backend_is_cpu(struct ggml_backend * backend);
-void ggml_backend_cpu_set_threadpool(struct ggml_backend * backend_cpu, struct ggml_threadpool * threadpool);
+struct ggml_backend_device * ggml_backend_get_device(struct ggml_backend * backend);
+struct ggml_backend_reg * ggml_backend_dev_backend_reg(struct ggml_backend_device * device);
+void * ggml_backend_reg_get_proc_address(struct ggml_backend_reg * reg, const char * name);
 
-// multisc_threadpool_new makes a pool of n threads with ggml's default
-// parameters. ggml_threadpool_params (a 512-entry CPU mask and five scalars,
-// about 530 bytes in the pinned engine) is filled by ggml itself inside a
-// zeroed block many times its size, so that this bridge needs no ggml header.
-static struct ggml_threadpool * multisc_threadpool_new(int n) {
+typedef struct ggml_threadpool * (*multisc_pool_new_t)(struct ggml_threadpool_params *);
+typedef void (*multisc_pool_set_t)(struct ggml_backend *, struct ggml_threadpool *);
+
+// The pool functions come from the CPU backend's own registry: ggml may
+// compute on a CPU variant library (libggml-cpu-haswell.so ...) rather than
+// the CPU code compiled into the binary, and its workers must run its code.
+static void * multisc_cpu_proc(struct ggml_backend * b, const char * name) {
+	struct ggml_backend_device * d = ggml_backend_get_device(b);
+	struct ggml_backend_reg * r = d ? ggml_backend_dev_backend_reg(d) : NULL;
+	return r ? ggml_backend_reg_get_proc_address(r, name) : NULL;
+}
+
+// multisc_pool_attach gives CPU backend b a new pool of n threads with
+// ggml's default parameters and returns it (NULL: not possible).
+// ggml_threadpool_params (a 512-entry CPU mask and five scalars, about 530
+// bytes in the pinned engine) is filled by ggml itself inside a zeroed block
+// many times its size, so that this bridge needs no ggml header.
+static struct ggml_threadpool * multisc_pool_attach(struct ggml_backend * b, int n) {
+	multisc_pool_new_t fnew = (multisc_pool_new_t) multisc_cpu_proc(b, "ggml_threadpool_new");
+	multisc_pool_set_t fset = (multisc_pool_set_t) multisc_cpu_proc(b, "ggml_backend_cpu_set_threadpool");
+	if (fnew == NULL || fset == NULL) return NULL;
 	void * p = calloc(1, 16384);
 	if (p == NULL) return NULL;
 	ggml_threadpool_params_init((struct ggml_threadpool_params *) p, n);
-	struct ggml_threadpool * tp = ggml_threadpool_new((struct ggml_threadpool_params *) p);
+	struct ggml_threadpool * tp = fnew((struct ggml_threadpool_params *) p);
 	free(p);
+	if (tp != NULL) fset(b, tp);
 	return tp;
+}
+
+static void multisc_pool_set(struct ggml_backend * b, struct ggml_threadpool * tp) {
+	multisc_pool_set_t fset = (multisc_pool_set_t) multisc_cpu_proc(b, "ggml_backend_cpu_set_threadpool");
+	if (fset != NULL) fset(b, tp);
 }
 */
 import "C"
@@ -98,19 +123,16 @@ func attachThreadpool(b ml.Backend, n int) {
 	if p, ok := pools[cb]; ok && p.n >= n {
 		return
 	}
-	tp := C.multisc_threadpool_new(C.int(n))
-	if tp == nil {
-		return
+	if tp := C.multisc_pool_attach((*C.struct_ggml_backend)(cb), C.int(n)); tp != nil {
+		pools[cb] = threadpool{tp, n}
 	}
-	C.ggml_backend_cpu_set_threadpool((*C.struct_ggml_backend)(cb), tp)
-	pools[cb] = threadpool{tp, n}
 }
 
 // setThreadpool attaches tp (nil: none, ggml's per-graph threads) to b's
 // CPU backend, for the test that compares the two.
 func setThreadpool(b ml.Backend, tp *C.struct_ggml_threadpool) {
 	if cb := cpuBackendOf(b); cb != nil {
-		C.ggml_backend_cpu_set_threadpool((*C.struct_ggml_backend)(cb), tp)
+		C.multisc_pool_set((*C.struct_ggml_backend)(cb), tp)
 	}
 }
 
