@@ -187,16 +187,18 @@ func BenchmarkDecodeBatch(b *testing.B) {
 					}
 				}
 				var steps int
-				var secs float64
+				var secs, prompt float64
 				for range b.N {
 					if _, err := c.Generate(pre, post, embs, Options{MaxTokens: 32}); err != nil {
 						b.Fatal(err)
 					}
 					steps += c.Last.DecodeSteps
 					secs += c.Last.DecodeSeconds
+					prompt += c.Last.PromptSeconds
 				}
 				b.ReportMetric(1000*secs/float64(steps), "ms/step")
 				b.ReportMetric(float64(n*steps)/secs, "decode-tok/s")
+				b.ReportMetric(prompt/float64(n*b.N), "prompt-s/seq")
 			})
 		}
 	}
