@@ -3,6 +3,8 @@ package bindings
 import (
 	"fmt"
 	"io"
+	"maps"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -67,7 +69,7 @@ func MaterializeSources(sources map[string]TensorSource, release func() error) (
 		defer release()
 	}
 	out := make(map[string][]float32, len(sources))
-	for _, name := range sortedSourceNames(sources) {
+	for _, name := range slices.Sorted(maps.Keys(sources)) {
 		v, err := sources[name].Read()
 		if err != nil {
 			return nil, err
@@ -78,15 +80,6 @@ func MaterializeSources(sources map[string]TensorSource, release func() error) (
 		out[name] = v
 	}
 	return out, nil
-}
-
-func sortedSourceNames(m map[string]TensorSource) []string {
-	names := make([]string, 0, len(m))
-	for k := range m {
-		names = append(names, k)
-	}
-	sort.Strings(names)
-	return names
 }
 
 // convertStream is convertFiles for a streaming converter: same checks,

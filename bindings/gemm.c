@@ -252,9 +252,9 @@ static void pack_b(const bsrc *B, int64_t n0, int64_t nc, int64_t N, int64_t p0,
 
 // Scratch: a fixed set of buffers, each claimed by one thread for one
 // call (an atomic flag) and kept for the next call, so that the packing
-// buffers are not faulted in afresh on every call (ggml starts new threads
-// for each graph computation, so thread-local buffers would not outlive
-// them). A buffer only grows, to the largest call's need (at most
+// buffers are not faulted in afresh on every call (slots, not thread-local
+// buffers: nothing depends on which OS threads run the op, ggml's
+// per-graph workers or threadpool.go's pool). A buffer only grows, to the largest call's need (at most
 // (MC + NC)·KC floats, 4.4 MiB); with every slot taken (more threads than
 // slots, at once) a call mallocs and frees its own.
 enum { NSLOTS = 64 };
@@ -476,11 +476,6 @@ static int f32_2d(const struct msc_tensor *t) {
 	       t->nb[1] == t->ne[0] * sizeof(float);
 }
 
-int msc_weight_ok(const struct ggml_tensor *at) {
-	const struct msc_tensor *a = (const struct msc_tensor *)at;
-	return a->type == 0 && msc_weight_host(at);
-}
-
 int msc_weight_host(const struct ggml_tensor *at) {
 	const struct msc_tensor *a = (const struct msc_tensor *)at;
 	void *buf = a->view_src ? a->view_src->buffer : a->buffer;
@@ -496,9 +491,7 @@ int msc_mulmat_ok(const struct ggml_tensor *at, const struct ggml_tensor *bt) {
 	const struct msc_tensor *a = (const struct msc_tensor *)at, *b = (const struct msc_tensor *)bt;
 	if (!f32_2d(a) || !f32_2d(b)) return 2;
 	if (a->ne[0] != b->ne[0]) return 3;
-	void *buf = a->view_src ? a->view_src->buffer : a->buffer;
-	if (!buf) return 4;
-	if (!ggml_backend_buffer_is_host(buf)) return 5;
+	if (!msc_weight_host(at)) return 4; // no buffer yet (computed) or on a device
 	return 1;
 }
 

@@ -186,7 +186,7 @@ func gemmConvWeightOK(w ml.Tensor) bool {
 // MulmatF32 can take (f32 in host memory; the product's other conditions
 // aside): Conv2DGEMM's growing of k for tinyBLAS is then not needed.
 func gemmWeightOK(w ml.Tensor) bool {
-	return w.DType() == ml.DTypeF32 && C.msc_weight_ok(cTensor(w)) == 1
+	return w.DType() == ml.DTypeF32 && C.msc_weight_host(cTensor(w)) == 1
 }
 
 // gemmDirect runs msc_gemm on Go slices with nth sequential "threads"

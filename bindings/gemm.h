@@ -55,8 +55,6 @@ int msc_contiguous_f32(const struct ggml_tensor *t);
 // memory. Otherwise a short reason code > 1 (see gemm.go).
 int msc_mulmat_ok(const struct ggml_tensor *a, const struct ggml_tensor *b);
 
-// msc_weight_ok is 1 when a is f32 in host memory (shape aside).
-int msc_weight_ok(const struct ggml_tensor *a);
 // msc_weight_host is 1 when a (or the tensor it views) is in host memory.
 int msc_weight_host(const struct ggml_tensor *a);
 

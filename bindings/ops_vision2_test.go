@@ -2,7 +2,6 @@ package bindings
 
 import (
 	"fmt"
-	"math"
 	"testing"
 
 	"github.com/multisc/multisc/internal/cputime"
@@ -41,22 +40,21 @@ func TestConv2DGEMM(t *testing.T) {
 				return Conv2DGEMM(ctx, in.FromFloats(x, s.W, s.H, s.C, s.N), in.FromFloats(w, c.k, c.k, s.C, c.oc), in.FromFloats(b, c.oc), c.stride, c.pad, c.dil)
 			})
 			ref, o := refConv2D(x, s, w, b, c.oc, c.k, c.stride, c.pad, c.dil)
-			for len(shape) < 4 {
-				shape = append(shape, 1)
-			}
-			if fmt.Sprint(shape) != fmt.Sprint([]int{o.W, o.H, o.C, o.N}) {
-				t.Fatalf("shape %v, want %v", shape, o)
-			}
-			maxRef := 0.0
-			for _, v := range ref {
-				maxRef = math.Max(maxRef, math.Abs(float64(v)))
-			}
-			for j := range ref {
-				if d := math.Abs(float64(got[j] - ref[j])); d > 1e-5*maxRef {
-					t.Fatalf("element %d: %v, want %v", j, got[j], ref[j])
-				}
-			}
+			assertConvShape(t, shape, o)
+			assertClose(t, got, ref, 1e-5)
 		})
+	}
+}
+
+// assertConvShape fails unless a result's shape (trailing 1s dropped by
+// ggml) is o.
+func assertConvShape(t *testing.T, shape []int, o shape4) {
+	t.Helper()
+	for len(shape) < 4 {
+		shape = append(shape, 1)
+	}
+	if fmt.Sprint(shape) != fmt.Sprint([]int{o.W, o.H, o.C, o.N}) {
+		t.Fatalf("shape %v, want %v", shape, o)
 	}
 }
 

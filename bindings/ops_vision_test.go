@@ -1,8 +1,6 @@
 package bindings
 
 import (
-	"fmt"
-	"math"
 	"testing"
 
 	"github.com/multisc/multisc/internal/cputime"
@@ -41,44 +39,9 @@ func TestConv2DCF(t *testing.T) {
 				y := Conv2DCF(ctx, xt, in.FromFloats(w, c.k, c.k, s.C, c.oc), in.FromFloats(b, c.oc), c.stride, c.pad, c.dil)
 				return FromChannelFirst(ctx, y)
 			})
-			ow := (s.W+2*c.pad-c.dil*(c.k-1)-1)/c.stride + 1
-			oh := (s.H+2*c.pad-c.dil*(c.k-1)-1)/c.stride + 1
-			for len(shape) < 4 {
-				shape = append(shape, 1)
-			}
-			if fmt.Sprint(shape) != fmt.Sprint([]int{ow, oh, c.oc, s.N}) {
-				t.Fatalf("shape %v, want [%d %d %d %d]", shape, ow, oh, c.oc, s.N)
-			}
-			o := shape4{ow, oh, c.oc, s.N}
-			ref := make([]float32, o.len())
-			maxRef := 0.0
-			for n := range s.N {
-				for f := range c.oc {
-					for oy := range oh {
-						for ox := range ow {
-							acc := float64(b[f])
-							for ci := range s.C {
-								for ky := range c.k {
-									for kx := range c.k {
-										ix, iy := ox*c.stride-c.pad+kx*c.dil, oy*c.stride-c.pad+ky*c.dil
-										if ix < 0 || iy < 0 || ix >= s.W || iy >= s.H {
-											continue
-										}
-										acc += float64(x[s.at(ix, iy, ci, n)]) * float64(w[((f*s.C+ci)*c.k+ky)*c.k+kx])
-									}
-								}
-							}
-							ref[o.at(ox, oy, f, n)] = float32(acc)
-							maxRef = math.Max(maxRef, math.Abs(acc))
-						}
-					}
-				}
-			}
-			for j := range ref {
-				if d := math.Abs(float64(got[j] - ref[j])); d > 1e-5*maxRef {
-					t.Fatalf("element %d: %v, want %v", j, got[j], ref[j])
-				}
-			}
+			ref, o := refConv2D(x, s, w, b, c.oc, c.k, c.stride, c.pad, c.dil)
+			assertConvShape(t, shape, o)
+			assertClose(t, got, ref, 1e-5)
 		})
 	}
 }

@@ -31,13 +31,7 @@ import (
 // Example: MULTISC_BENCH_MODELS=full-f16 MULTISC_BENCH_SIZE=256 go test
 // ./pipeline -run '^$' -bench BenchmarkRun -benchtime 3x
 func BenchmarkRun(b *testing.B) {
-	dir := os.Getenv("MULTISC_BENCH_MODELS")
-	if dir == "" {
-		b.Skip("set MULTISC_BENCH_MODELS to a models folder")
-	}
-	if dir == "tiny" {
-		dir = tinySet(b)
-	}
+	dir := benchModels(b)
 	envInt := func(k string, def int) int {
 		if v, err := strconv.Atoi(os.Getenv(k)); err == nil {
 			return v
@@ -138,13 +132,7 @@ func median(v []float64) float64 {
 // MULTISC_BENCH_NOMETRICS=1 leaves out the evaluation's models (lpips,
 // embedder): the transmitter and receiver alone.
 func BenchmarkResident(b *testing.B) {
-	dir := os.Getenv("MULTISC_BENCH_MODELS")
-	if dir == "" {
-		b.Skip("set MULTISC_BENCH_MODELS to a models folder")
-	}
-	if dir == "tiny" {
-		dir = tinySet(b)
-	}
+	dir := benchModels(b)
 	o := DefaultSystemOptions()
 	o.Model = bindings.Options{Device: "cpu"}
 	o.NoMetrics = os.Getenv("MULTISC_BENCH_NOMETRICS") != ""
@@ -163,4 +151,18 @@ func BenchmarkResident(b *testing.B) {
 	}
 	b.ReportMetric(median(load), "load-s")
 	b.ReportMetric(procmem.PeakMiB(), "peak-MiB")
+}
+
+// benchModels is $MULTISC_BENCH_MODELS ("tiny": a synthesized tiny set);
+// the benchmark is skipped when it is not set.
+func benchModels(b *testing.B) string {
+	b.Helper()
+	dir := os.Getenv("MULTISC_BENCH_MODELS")
+	if dir == "" {
+		b.Skip("set MULTISC_BENCH_MODELS to a models folder")
+	}
+	if dir == "tiny" {
+		dir = tinySet(b)
+	}
+	return dir
 }

@@ -315,6 +315,32 @@ func (s *System) path(r models.Role) (string, error) {
 	return s.Set.Path(r)
 }
 
+// openRole opens role r's file with open (a progress line; errors name the
+// role and file) and keeps its Close for System.Close. It returns the model
+// and the file's path.
+func openRole[M interface{ Close() }](s *System, r models.Role, open func(path string, o bindings.Options) (M, error)) (M, string, error) {
+	var zero M
+	p, err := s.path(r)
+	if err != nil {
+		return zero, "", err
+	}
+	s.progress("loading %s %s", r, p)
+	m, err := open(p, s.modelOptions())
+	if err != nil {
+		return zero, p, roleErr(r, p, err)
+	}
+	s.closers = append(s.closers, m.Close)
+	return m, p, nil
+}
+
+// openArch is bindings.Open for one architecture (openRole's open).
+func openArch(arch string) func(string, bindings.Options) (*bindings.Loaded, error) {
+	return func(p string, o bindings.Options) (*bindings.Loaded, error) {
+		o.Arch = arch
+		return bindings.Open(p, o)
+	}
+}
+
 func (s *System) modelOptions() bindings.Options {
 	o := s.Opts.Model
 	o.Arch = ""
@@ -325,18 +351,10 @@ func (s *System) segmenter() (Segmenter, error) {
 	if s.Segmenter != nil {
 		return s.Segmenter, nil
 	}
-	p, err := s.path(models.Segmenter)
+	l, _, err := openRole(s, models.Segmenter, openArch(fcn.Arch))
 	if err != nil {
 		return nil, err
 	}
-	s.progress("loading segmenter %s", p)
-	o := s.modelOptions()
-	o.Arch = fcn.Arch
-	l, err := bindings.Open(p, o)
-	if err != nil {
-		return nil, roleErr(models.Segmenter, p, err)
-	}
-	s.closers = append(s.closers, l.Close)
 	s.Segmenter = fcnSegmenter{l.Model.(*fcn.Model)}
 	return s.Segmenter, nil
 }
@@ -345,18 +363,10 @@ func (s *System) detector() (Detector, error) {
 	if s.Detector != nil {
 		return s.Detector, nil
 	}
-	p, err := s.path(models.Detector)
+	l, _, err := openRole(s, models.Detector, openArch(detr.Arch))
 	if err != nil {
 		return nil, err
 	}
-	s.progress("loading detector %s", p)
-	o := s.modelOptions()
-	o.Arch = detr.Arch
-	l, err := bindings.Open(p, o)
-	if err != nil {
-		return nil, roleErr(models.Detector, p, err)
-	}
-	s.closers = append(s.closers, l.Close)
 	s.Detector = detrDetector{l.Model.(*detr.Model), float32(s.Opts.DetectThreshold)}
 	return s.Detector, nil
 }
@@ -386,16 +396,10 @@ func (s *System) corrector() (Corrector, error) {
 	if s.Corrector != nil {
 		return s.Corrector, nil
 	}
-	p, err := s.path(models.Corrector)
+	c, _, err := openRole(s, models.Corrector, bart.Open)
 	if err != nil {
 		return nil, err
 	}
-	s.progress("loading corrector %s", p)
-	c, err := bart.Open(p, s.modelOptions())
-	if err != nil {
-		return nil, roleErr(models.Corrector, p, err)
-	}
-	s.closers = append(s.closers, c.Close)
 	g := c.Defaults()
 	if s.Opts.Beams > 0 {
 		g.NumBeams = s.Opts.Beams
@@ -419,16 +423,10 @@ func (s *System) openGenerator() (*sdGenerator, error) {
 	if s.gen != nil {
 		return s.gen, nil
 	}
-	p, err := s.path(models.Generator)
+	g, p, err := openRole(s, models.Generator, sd.OpenGenerator)
 	if err != nil {
 		return nil, err
 	}
-	s.progress("loading generator %s", p)
-	g, err := sd.OpenGenerator(p, s.modelOptions())
-	if err != nil {
-		return nil, roleErr(models.Generator, p, err)
-	}
-	s.closers = append(s.closers, g.Close)
 	s.gen = &sdGenerator{g: g, o: &s.Opts, path: p}
 	return s.gen, nil
 }
@@ -439,20 +437,13 @@ func (s *System) imageEncoder() (ImageEncoder, error) {
 	if s.ImageEncoder != nil {
 		return s.ImageEncoder, nil
 	}
-	encPath, err := s.path(models.ImageEncoder)
+	if _, err := s.path(models.IPAdapter); err != nil { // both files before loading either
+		return nil, err
+	}
+	e, encPath, err := openRole(s, models.ImageEncoder, clip.OpenVision)
 	if err != nil {
 		return nil, err
 	}
-	ipPath, err := s.path(models.IPAdapter)
-	if err != nil {
-		return nil, err
-	}
-	s.progress("loading image encoder %s", encPath)
-	e, err := clip.OpenVision(encPath, s.modelOptions())
-	if err != nil {
-		return nil, roleErr(models.ImageEncoder, encPath, err)
-	}
-	s.closers = append(s.closers, e.Close)
 	if err := checkImageEncoder(e); err != nil {
 		return nil, roleErr(models.ImageEncoder, encPath, err)
 	}
@@ -461,12 +452,10 @@ func (s *System) imageEncoder() (ImageEncoder, error) {
 		if err != nil {
 			return nil, err
 		}
-		s.progress("loading ip-adapter %s", ipPath)
-		a, err := ipadapter.Open(ipPath, s.modelOptions())
+		a, ipPath, err := openRole(s, models.IPAdapter, ipadapter.Open)
 		if err != nil {
-			return nil, roleErr(models.IPAdapter, ipPath, err)
+			return nil, err
 		}
-		s.closers = append(s.closers, a.Close)
 		if err := a.CheckUNet(g.g.UNet.UNetOptions); err != nil {
 			return nil, badinput.Errorf("roles %s (%s) and %s (%s): %v", models.IPAdapter, ipPath, models.Generator, g.path, err)
 		}
@@ -483,16 +472,10 @@ func (s *System) lpips() (Perceptual, error) {
 	if s.LPIPS != nil {
 		return s.LPIPS, nil
 	}
-	p, err := s.path(models.LPIPS)
+	m, _, err := openRole(s, models.LPIPS, lpips.Open)
 	if err != nil {
 		return nil, err
 	}
-	s.progress("loading lpips %s", p)
-	m, err := lpips.Open(p, s.modelOptions())
-	if err != nil {
-		return nil, roleErr(models.LPIPS, p, err)
-	}
-	s.closers = append(s.closers, m.Close)
 	s.LPIPS = m
 	return s.LPIPS, nil
 }
@@ -507,16 +490,10 @@ func (s *System) embedder() (metrics.Embedder, error) {
 		s.Embedder = metrics.PixelEmbedder{}
 		return s.Embedder, nil
 	}
-	p, err := s.Set.Path(models.Embedder)
+	e, p, err := openRole(s, models.Embedder, clip.OpenVision)
 	if err != nil {
 		return nil, err
 	}
-	s.progress("loading embedder %s", p)
-	e, err := clip.OpenVision(p, s.modelOptions())
-	if err != nil {
-		return nil, roleErr(models.Embedder, p, err)
-	}
-	s.closers = append(s.closers, e.Close)
 	if err := checkImageEncoder(e); err != nil {
 		return nil, roleErr(models.Embedder, p, err)
 	}

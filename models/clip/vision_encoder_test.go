@@ -2,7 +2,6 @@ package clip
 
 import (
 	"fmt"
-	"path/filepath"
 	"strings"
 	"testing"
 
@@ -59,11 +58,7 @@ func TestVisionEncoderSizes(t *testing.T) {
 // ff 64, 28², patch 7, projection 24, hidden_act gelu), so that synthetic
 // sets stand in for pulled ones.
 func TestVisionEncoderConfigMatchesConverter(t *testing.T) {
-	out := filepath.Join(t.TempDir(), "cliph.gguf")
-	if err := bindings.ConvertFiles(VisionArch, []string{"testdata/cliph_tower"}, fsggml.TensorTypeF32, out); err != nil {
-		t.Fatal(err)
-	}
-	meta, err := bindings.Header(out)
+	meta, err := bindings.Header(convertVision(t, "cliph.gguf", fsggml.TensorTypeF32, "testdata/cliph_tower"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -98,15 +93,7 @@ func TestVisionEncoderConfigMatchesConverter(t *testing.T) {
 // (QuickGELU tower, pooled class token, post-LN, visual projection) match
 // CLIPModel.get_image_features within parity.Tol·max|ref|.
 func TestVisionEmbedderParity(t *testing.T) {
-	out := filepath.Join(t.TempDir(), "clipl.gguf")
-	if err := bindings.ConvertFiles(VisionArch, []string{"testdata/clipl_model"}, fsggml.TensorTypeF32, out); err != nil {
-		t.Fatal(err)
-	}
-	v, err := OpenVision(out, bindings.Options{Device: "cpu"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer v.Close()
+	v := openConvertedVision(t, "testdata/clipl_model")
 	if v.Model.Act != VisionQuickGELU || v.Model.ProjectorType != VisionProjectorNone || v.Model.Tower.Proj.Dim(1) != 16 {
 		t.Fatalf("act %q, projector %q, projection %d", v.Model.Act, v.Model.ProjectorType, v.Model.Tower.Proj.Dim(1))
 	}

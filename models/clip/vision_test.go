@@ -19,12 +19,30 @@ import (
 
 func convertVisionFixture(t *testing.T, variant string, typ fsggml.TensorType) string {
 	t.Helper()
-	out := filepath.Join(t.TempDir(), variant+"-mmproj.gguf")
-	in := []string{"testdata/" + variant + "_llava", "testdata/" + variant + "_tower"}
+	return convertVision(t, variant+"-mmproj.gguf", typ, "testdata/"+variant+"_llava", "testdata/"+variant+"_tower")
+}
+
+// convertVision converts the folders in into a GGUF named name in a test
+// temporary folder and returns its path.
+func convertVision(t *testing.T, name string, typ fsggml.TensorType, in ...string) string {
+	t.Helper()
+	out := filepath.Join(t.TempDir(), name)
 	if err := bindings.ConvertFiles(VisionArch, in, typ, out); err != nil {
 		t.Fatal(err)
 	}
 	return out
+}
+
+// openConvertedVision converts the folders in (f32) and opens the result
+// on the CPU, closed when the test ends.
+func openConvertedVision(t *testing.T, in ...string) *VisionLoaded {
+	t.Helper()
+	v, err := OpenVision(convertVision(t, "vision.gguf", fsggml.TensorTypeF32, in...), bindings.Options{Device: "cpu"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(v.Close)
+	return v
 }
 
 // TestVisionParity: the fixtures of testdata/make_vision_fixture.py (CLIP
@@ -226,15 +244,7 @@ func TestVisionStorageTypes(t *testing.T) {
 // converted alone: image_embeds (pooled, post-LN, visual projection) and
 // hidden_states[-2] within parity.Tol·max|ref|.
 func TestVisionEncoderParity(t *testing.T) {
-	out := filepath.Join(t.TempDir(), "cliph.gguf")
-	if err := bindings.ConvertFiles(VisionArch, []string{"testdata/cliph_tower"}, fsggml.TensorTypeF32, out); err != nil {
-		t.Fatal(err)
-	}
-	v, err := OpenVision(out, bindings.Options{Device: "cpu"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer v.Close()
+	v := openConvertedVision(t, "testdata/cliph_tower")
 	if v.Model.Act != VisionGELUErf || v.Model.EmbeddingLength() != 0 {
 		t.Fatalf("act %q, projector width %d", v.Model.Act, v.Model.EmbeddingLength())
 	}

@@ -3,9 +3,10 @@ package detr
 import (
 	"encoding/json"
 	"fmt"
+	"maps"
 	"os"
 	"regexp"
-	"sort"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -295,7 +296,7 @@ func convert(sd checkpoint.StateDict, read resnet.Reader, cfg hubConfig) (fsggml
 		sources[spec.Name] = t.source(read)
 		delete(canon, spec.Name)
 	}
-	if rest := sortedKeys(canon); len(rest) > 0 {
+	if rest := slices.Sorted(maps.Keys(canon)); len(rest) > 0 {
 		return nil, nil, fmt.Errorf("not a DETR checkpoint of this shape: unexpected tensor %s (and %d more)", rest[0], len(rest)-1)
 	}
 	return kv, sources, nil
@@ -354,15 +355,6 @@ func reverse(s []uint64) []uint64 {
 func hasKey(m map[string]canonT, k string) bool {
 	_, ok := m[k]
 	return ok
-}
-
-func sortedKeys(m map[string]canonT) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
 }
 
 func init() {

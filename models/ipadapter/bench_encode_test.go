@@ -72,15 +72,7 @@ func BenchmarkEncodeImage(b *testing.B) {
 //
 //	flock /tmp/bench.lock go test -run '^$' -bench Generate20IP -benchtime 1x -count 3 -timeout 60m ./models/ipadapter/
 func BenchmarkGenerate20IP(b *testing.B) {
-	threads, _ := strconv.Atoi(os.Getenv("MULTISC_THREADS"))
-	o := bindings.Options{Device: "cpu", Threads: threads}
-	path := os.Getenv("MULTISC_SD_MODEL")
-	if path == "" {
-		path = filepath.Join(b.TempDir(), "sd15-full-f16.gguf")
-		if err := bindings.Synth(sd.Arch, "full", 1, fsggml.TensorTypeF16, path); err != nil {
-			b.Fatal(err)
-		}
-	}
+	path, o := benchSDModel(b)
 	g, err := sd.OpenGenerator(path, o)
 	if err != nil {
 		b.Fatal(err)

@@ -22,13 +22,9 @@ import (
 //
 //	flock /tmp/bench.lock go test -run '^$' -bench UNetStepIP -benchtime 1x -count 3 ./models/ipadapter/
 //
-// BenchmarkUNetStepIP/none and /ip are one UNet evaluation at 64×64
-// latents (512×512 pixels; $MULTISC_IP_LATENT=32 for 256×256, a multiple of
-// 8) with classifier-free guidance (batch of 2)
-// without and with the adapter (λ = 0.6); their ratio is the adapter's
-// overhead. BenchmarkPrompt is the once-per-image part (projection and the
-// 16 layers' keys and values, cond and uncond).
-func benchSetup(b *testing.B) (*sd.Model, *Adapter) {
+// benchSDModel is the SD 1.5 file of the benchmarks ($MULTISC_SD_MODEL or
+// a synthesized full-size f16 one) and the CPU options ($MULTISC_THREADS).
+func benchSDModel(b *testing.B) (string, bindings.Options) {
 	b.Helper()
 	threads, _ := strconv.Atoi(os.Getenv("MULTISC_THREADS"))
 	o := bindings.Options{Device: "cpu", Threads: threads}
@@ -39,6 +35,18 @@ func benchSetup(b *testing.B) (*sd.Model, *Adapter) {
 			b.Fatal(err)
 		}
 	}
+	return path, o
+}
+
+// BenchmarkUNetStepIP/none and /ip are one UNet evaluation at 64×64
+// latents (512×512 pixels; $MULTISC_IP_LATENT=32 for 256×256, a multiple of
+// 8) with classifier-free guidance (batch of 2)
+// without and with the adapter (λ = 0.6); their ratio is the adapter's
+// overhead. BenchmarkPrompt is the once-per-image part (projection and the
+// 16 layers' keys and values, cond and uncond).
+func benchSetup(b *testing.B) (*sd.Model, *Adapter) {
+	b.Helper()
+	path, o := benchSDModel(b)
 	so := o
 	so.Arch = sd.Arch
 	l, err := bindings.Open(path, so)

@@ -288,17 +288,7 @@ func TestCheckWidthMismatch(t *testing.T) {
 	wrong := uint32(lm.KV().Uint("embedding_length") + 8)
 	kv["vision.projection_dim"] = wrong
 	kv[clip.VisionMMWidthKey] = wrong
-	full := fsggml.KV{"general.architecture": clip.VisionArch}
-	for k, v := range kv {
-		full[clip.VisionArch+"."+k] = v
-	}
-	specs, err := clip.VisionTensors(full)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := bindings.WriteFile(filepath.Join(dir, "captioner-mmproj.gguf"), full, bindings.SynthTensors(specs, 1, fsggml.TensorTypeF32)); err != nil {
-		t.Fatal(err)
-	}
+	writeClip(t, filepath.Join(dir, "captioner-mmproj.gguf"), kv)
 	_, err = Check(dir, CheckOptions{})
 	if err == nil || !badinput.Is(err) || !strings.Contains(err.Error(), "captioner-mmproj.gguf") || !strings.Contains(err.Error(), "captioner.gguf") {
 		t.Errorf("width mismatch: %v, want an error naming both files", err)
