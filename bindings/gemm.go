@@ -179,15 +179,19 @@ func convCFGemm(ctx ml.Context, x, weight, bias ml.Tensor, stride, padding, dila
 // 2.84 s on ggml's f16 path (activations rounded to f16 for its kernel),
 // 1.42 s here, the f32 model's time, at 312 against 348 MB peak.
 func gemmConvWeightOK(w ml.Tensor) bool {
-	return (w.DType() == ml.DTypeF32 || w.DType() == ml.DTypeF16) && C.msc_weight_host(cTensor(w)) == 1
+	return (w.DType() == ml.DTypeF32 || w.DType() == ml.DTypeF16) && weightOnHost(w)
 }
 
 // gemmWeightOK reports whether a weight, whatever its shape, is one
 // MulmatF32 can take (f32 in host memory; the product's other conditions
 // aside): Conv2DGEMM's growing of k for tinyBLAS is then not needed.
 func gemmWeightOK(w ml.Tensor) bool {
-	return w.DType() == ml.DTypeF32 && C.msc_weight_host(cTensor(w)) == 1
+	return w.DType() == ml.DTypeF32 && weightOnHost(w)
 }
+
+// weightOnHost reports whether a weight lives in host memory (the CPU
+// backend computes with it), not on a GPU.
+func weightOnHost(w ml.Tensor) bool { return C.msc_weight_host(cTensor(w)) == 1 }
 
 // gemmDirect runs msc_gemm on Go slices with nth sequential "threads"
 // (tests and benchmarks of the kernel alone): c[n*m+i] = Σ_k a[i*k+…]·b[…].

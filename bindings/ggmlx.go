@@ -9,12 +9,14 @@ package bindings
 // TestGGMLXLayout. Nothing else in the project touches C.
 
 /*
+#include <stdbool.h>
 #include <stdint.h>
 struct ggml_context;
 struct ggml_tensor;
 struct ggml_tensor * ggml_group_norm(struct ggml_context * ctx, struct ggml_tensor * a, int n_groups, float eps);
 int64_t ggml_nelements(const struct ggml_tensor * tensor);
 int64_t ggml_nrows(const struct ggml_tensor * tensor);
+bool ggml_is_contiguous(const struct ggml_tensor * tensor);
 */
 import "C"
 
@@ -81,3 +83,6 @@ func elementsX(t ml.Tensor) int64 { return int64(C.ggml_nelements(cTensor(t))) }
 
 // rowsX is ggml_nrows of the C tensor (for the layout test).
 func rowsX(t ml.Tensor) int64 { return int64(C.ggml_nrows(cTensor(t))) }
+
+// contiguousX is ggml_is_contiguous: x can be reshaped without a copy.
+func contiguousX(t ml.Tensor) bool { return bool(C.ggml_is_contiguous(cTensor(t))) }

@@ -130,3 +130,38 @@ func maxPoolDim1(ctx ml.Context, x ml.Tensor, k, s, p int) ml.Tensor {
 	}
 	return m
 }
+
+// MulmatColumnsMax is the most columns MulmatColumns keeps on the
+// one-column arithmetic; wider products (prompt passes) go to w.Mulmat.
+const MulmatColumnsMax = 8
+
+// MulmatColumns is w.Mulmat(ctx, x) for a weight w [K, M] and a few columns
+// x [K, n] (n ≤ MulmatColumnsMax), the decode step of n sequences: [M, n],
+// each column the bytes that w.Mulmat of that column alone gives, so a
+// sequence decoded in a batch gets the logits it gets alone.
+//
+// Why: for two or more columns ggml hands a 2-D product to llamafile's
+// tinyBLAS, slower per column than the dot product one column gets. As n
+// batches of one column ([K, 1, n], the weight broadcast over them) the
+// product stays on ggml's chunked loop of one-column dot products, which
+// reads 16 weight rows at a time for all the columns; q8_0 and q4_0
+// weights go to qdot.c instead, which also does a weight block's own work
+// once for all the columns. BenchmarkMulmatColumns (Qwen1.5-0.5B's output
+// head, q8_0 [1024, 151936], 2 threads, AMD EPYC, -march=x86-64-v4): one
+// column 5.2–6.1 ms through ggml, 4.7–5.1 through qdot.c; three columns
+// 19.4–22.3 ms through ggml's 2-D product, 12.0–13.4 through the chunked
+// loop, 5.3–5.8 through qdot.c (the weight's 165 MB from memory: the same
+// time as one column).
+//
+// Weights off the host (a GPU) keep w.Mulmat: their backend batches columns
+// its own way.
+func MulmatColumns(ctx ml.Context, w, x ml.Tensor) ml.Tensor {
+	k, n := x.Dim(0), x.Dim(1)
+	if qdotTakes(w, x) {
+		return qdotMulmat(ctx, w, x)
+	}
+	if n < 2 || n > MulmatColumnsMax || x.Dim(2) != 1 || x.Dim(3) != 1 || !contiguousX(x) || !weightOnHost(w) {
+		return w.Mulmat(ctx, x)
+	}
+	return w.Mulmat(ctx, x.Reshape(ctx, k, 1, n)).Reshape(ctx, w.Dim(1), n)
+}

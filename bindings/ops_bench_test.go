@@ -1,9 +1,12 @@
 package bindings
 
 import (
+	"fmt"
 	"testing"
 
+	fsggml "github.com/ollama/ollama/fs/ggml"
 	"github.com/ollama/ollama/ml"
+	"github.com/ollama/ollama/ml/backend/ggml"
 )
 
 // Benchmarks of the composed ops (and ggml's conv for scale) at the sizes the
@@ -60,4 +63,34 @@ func BenchmarkConv2D3x3_64x64x320(b *testing.B) {
 		in := ctx.Input()
 		return Conv2D(ctx, x, in.FromFloats(w, 3, 3, 320, 320), in.FromFloats(bias, 320), 1, 1, 1)
 	})
+}
+
+// BenchmarkMulmatColumns: a decode step's product with the output head of
+// Qwen1.5-0.5B (q8_0 [1024, 151936], 165 MB: from memory, as in a step) for
+// n columns, through MulmatColumns and through ggml's 2-D mul_mat
+// (llamafile's tinyBLAS from two columns); ms-per-column is the figure to
+// compare with n = 1.
+func BenchmarkMulmatColumns(b *testing.B) {
+	const k, m = 1024, 151936
+	wctx := scratch.NewContext()
+	defer wctx.Close()
+	w := wctx.Input().FromBytes(ml.DTypeQ80, ggml.Quantize(fsggml.TensorTypeQ8_0, randn(7, k*m, 0.05), []uint64{k, m}), k, m)
+	for _, n := range []int{1, 2, 3, 4, 8} {
+		for _, mode := range []string{"columns", "ggml"} {
+			b.Run(fmt.Sprintf("n=%d/%s", n, mode), func(b *testing.B) {
+				xs := randn(8, k*n, 1)
+				for b.Loop() {
+					ctx := scratch.NewContext()
+					x := ctx.Input().FromFloats(xs, k, n)
+					y := w.Mulmat(ctx, x)
+					if mode == "columns" {
+						y = MulmatColumns(ctx, w, x)
+					}
+					ctx.Forward(y).Compute(y)
+					ctx.Close()
+				}
+				b.ReportMetric(float64(b.Elapsed().Milliseconds())/float64(b.N*n), "ms/column")
+			})
+		}
+	}
 }

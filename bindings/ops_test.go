@@ -6,9 +6,12 @@ import (
 	"math"
 	"math/rand/v2"
 	"os"
+	"slices"
 	"testing"
 
+	fsggml "github.com/ollama/ollama/fs/ggml"
 	"github.com/ollama/ollama/ml"
+	"github.com/ollama/ollama/ml/backend/ggml"
 )
 
 // One CPU scratch backend for all op tests and benchmarks of the package.
@@ -206,4 +209,81 @@ func TestConv2D(t *testing.T) {
 			assertClose(t, got, want, opTol)
 		})
 	}
+}
+
+// TestMulmatColumns: for 1 to MulmatColumnsMax columns, every column of
+// MulmatColumns is the bytes of the weight times that column alone, for
+// f32, f16, q8_0 and q4_0 weights (the last two through qdot.c, where
+// the build has it) (M not
+// a multiple of ggml's 16-row chunks), and the values are the weight times x up to the weight type's
+// rounding (against float64 on the dequantized weights: 1e-5·max|ref| for
+// f32 weights; f16 and the quantized types also round x, to f16 or q8_0).
+func TestMulmatColumns(t *testing.T) {
+	const k, m = 256, 52
+	wf := randn(801, k*m, 0.5)
+	types := []struct {
+		name string
+		dt   ml.DType
+		ft   fsggml.TensorType
+		tol  float64
+	}{
+		{"f32", ml.DTypeF32, fsggml.TensorTypeF32, 1e-5},
+		{"f16", ml.DTypeF16, fsggml.TensorTypeF16, 2e-3},
+		{"q8_0", ml.DTypeQ80, fsggml.TensorTypeQ8_0, 2e-2},
+		{"q4_0", ml.DTypeQ40, fsggml.TensorTypeQ4_0, 2e-2},
+	}
+	differs := false
+	for _, ty := range types {
+		raw := ggml.Quantize(ty.ft, wf, []uint64{k, m})
+		// The weight's values as stored: its product with the unit vectors.
+		deq := make([]float64, k*m)
+		for n := 1; n <= MulmatColumnsMax+1; n++ {
+			x := randn(uint64(810+n), k*n, 1)
+			run := func(f func(ctx ml.Context, w, x ml.Tensor) ml.Tensor, cols []float32, n int) []float32 {
+				got, shape := compute(t, func(ctx ml.Context) ml.Tensor {
+					in := ctx.Input()
+					return f(ctx, in.FromBytes(ty.dt, raw, k, m), in.FromFloats(cols, k, n))
+				})
+				if shape[0] != m || (n > 1 && shape[1] != n) {
+					t.Fatalf("%s n=%d: shape %v, want [%d %d]", ty.name, n, shape, m, n)
+				}
+				return got
+			}
+			if n == 1 {
+				eye := make([]float32, k*k)
+				for i := range k {
+					eye[i*k+i] = 1
+				}
+				for i, v := range run(func(ctx ml.Context, w, x ml.Tensor) ml.Tensor { return w.Mulmat(ctx, x) }, eye, k) {
+					deq[(i%m)*k+i/m] = float64(v) // column i/m: row i%m of w at position i/m
+				}
+			}
+			got := run(func(ctx ml.Context, w, x ml.Tensor) ml.Tensor {
+				if want := (ty.dt == ml.DTypeQ80 || ty.dt == ml.DTypeQ40) && n <= MulmatColumnsMax && qdotAvailable(); qdotTakes(w, x) != want {
+					t.Errorf("%s n=%d: qdot.c takes the product: %v, want %v", ty.name, n, !want, want)
+				}
+				return MulmatColumns(ctx, w, x)
+			}, x, n)
+			plain := run(func(ctx ml.Context, w, x ml.Tensor) ml.Tensor { return w.Mulmat(ctx, x) }, x, n)
+			for j := range n {
+				alone := run(func(ctx ml.Context, w, x ml.Tensor) ml.Tensor { return w.Mulmat(ctx, x) }, x[j*k:(j+1)*k], 1)
+				if !slices.Equal(got[j*m:(j+1)*m], alone) && n <= MulmatColumnsMax {
+					t.Errorf("%s n=%d column %d: not the bytes of the column alone", ty.name, n, j)
+				}
+				if !slices.Equal(plain[j*m:(j+1)*m], alone) {
+					differs = true
+				}
+				ref := make([]float32, m)
+				for r := range m {
+					var s float64
+					for i := range k {
+						s += deq[r*k+i] * float64(x[j*k+i])
+					}
+					ref[r] = float32(s)
+				}
+				assertClose(t, got[j*m:(j+1)*m], ref, ty.tol)
+			}
+		}
+	}
+	t.Logf("ggml's 2-D product differs from one column at a time for some type: %v", differs)
 }

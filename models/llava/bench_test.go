@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"testing"
+	"time"
 
 	"github.com/multisc/multisc/bindings"
 	"github.com/multisc/multisc/internal/procmem"
@@ -72,16 +73,25 @@ func openBench(b *testing.B, typ string) *Captioner {
 	return c
 }
 
-// BenchmarkEncode: tower + projector on one 336×336 image.
+// BenchmarkEncode: tower + projector on 336×336 images, one image per graph
+// and three in one graph (a batched Caption call's), in seconds per image.
 func BenchmarkEncode(b *testing.B) {
 	c := openBench(b, "f16")
 	defer c.Close()
-	px := [][]float32{c.Vision.Model.Preprocess(benchImage(336, 336))}
-	b.ResetTimer()
-	for range b.N {
-		c.Vision.Embed(px)
+	one := c.Vision.Model.Preprocess(benchImage(336, 336))
+	for _, n := range []int{1, 3} {
+		b.Run(fmt.Sprintf("images=%d", n), func(b *testing.B) {
+			px := make([][]float32, n)
+			for i := range px {
+				px[i] = one
+			}
+			for b.Loop() {
+				c.Vision.Embed(px)
+			}
+			b.ReportMetric(b.Elapsed().Seconds()/float64(b.N*n), "s/image")
+			b.ReportMetric(procmem.PeakMiB(), "peak-MiB")
+		})
 	}
-	b.ReportMetric(procmem.PeakMiB(), "peak-MiB")
 }
 
 // BenchmarkLM: prompt (paper query + 576 image tokens = 655) and 32 greedy
@@ -113,46 +123,66 @@ func BenchmarkLM(b *testing.B) {
 	}
 }
 
-// BenchmarkCaption3: three blocks of one image, batched in one call versus
-// three sequential calls (q8_0 LM), at 16 tokens and at the CLI's default of
-// 64. Besides ns/op it reports the seconds of each stage summed over the
-// op's calls (encode = tower + projector; prompt = prompt fill; decode).
+// BenchmarkCaption3: three blocks of one image, captioned in one batched
+// call and in three sequential calls (q8_0 LM, or $MULTISC_BENCH_LM), at 16
+// tokens and at the CLI's default of 64. Each iteration runs both, in
+// alternating order, so that drift and load fall on both alike; ns/op is
+// their sum. It reports each mode's seconds per op, the ratio batched /
+// sequential of their totals, the share of iterations in which the
+// batched call was the faster, and each mode's seconds per stage
+// (encode = tower + projector; prompt = prompt fill; decode).
 func BenchmarkCaption3(b *testing.B) {
-	c := openBench(b, "q8_0")
+	typ := os.Getenv("MULTISC_BENCH_LM")
+	if typ == "" {
+		typ = "q8_0"
+	}
+	c := openBench(b, typ)
 	defer c.Close()
 	imgs := []image.Image{benchImage(300, 200), benchImage(200, 300), benchImage(256, 256)}
 	for _, tokens := range []int{16, 64} {
 		o := Options{MaxTokens: tokens}
-		for _, mode := range []string{"batched", "sequential"} {
-			b.Run(fmt.Sprintf("tokens=%d/%s", tokens, mode), func(b *testing.B) {
-				var enc, prompt, decode float64
-				add := func() {
-					enc += c.Last.EncodeSeconds
-					prompt += c.Last.PromptSeconds
-					decode += c.Last.DecodeSeconds
+		b.Run(fmt.Sprintf("tokens=%d", tokens), func(b *testing.B) {
+			type total struct{ all, enc, prompt, decode float64 }
+			var sum [2]total // batched, sequential
+			run := func(mode int) float64 {
+				calls := [][]image.Image{imgs}
+				if mode == 1 {
+					calls = [][]image.Image{imgs[0:1], imgs[1:2], imgs[2:3]}
 				}
-				for range b.N {
-					if mode == "batched" {
-						if _, err := c.Caption(imgs, o); err != nil {
-							b.Fatal(err)
-						}
-						add()
-						continue
+				start := time.Now()
+				for _, call := range calls {
+					if _, err := c.Caption(call, o); err != nil {
+						b.Fatal(err)
 					}
-					for i := range imgs {
-						if _, err := c.Caption(imgs[i:i+1], o); err != nil {
-							b.Fatal(err)
-						}
-						add()
-					}
+					sum[mode].enc += c.Last.EncodeSeconds
+					sum[mode].prompt += c.Last.PromptSeconds
+					sum[mode].decode += c.Last.DecodeSeconds
 				}
-				n := float64(b.N)
-				b.ReportMetric(enc/n, "encode-s")
-				b.ReportMetric(prompt/n, "prompt-s")
-				b.ReportMetric(decode/n, "decode-s")
-				b.ReportMetric(procmem.PeakMiB(), "peak-MiB")
-			})
-		}
+				secs := time.Since(start).Seconds()
+				sum[mode].all += secs
+				return secs
+			}
+			i, wins := 0, 0
+			for b.Loop() {
+				var secs [2]float64
+				secs[i%2] = run(i % 2)
+				secs[1-i%2] = run(1 - i%2)
+				if secs[0] < secs[1] {
+					wins++
+				}
+				i++
+			}
+			n := float64(i)
+			for mode, name := range []string{"batched", "sequential"} {
+				b.ReportMetric(sum[mode].all/n, name+"-s")
+				b.ReportMetric(sum[mode].enc/n, name+"-encode-s")
+				b.ReportMetric(sum[mode].prompt/n, name+"-prompt-s")
+				b.ReportMetric(sum[mode].decode/n, name+"-decode-s")
+			}
+			b.ReportMetric(sum[0].all/sum[1].all, "batched/sequential")
+			b.ReportMetric(float64(wins)/n, "batched-faster-share")
+			b.ReportMetric(procmem.PeakMiB(), "peak-MiB")
+		})
 	}
 }
 

@@ -78,8 +78,8 @@ type Captioner struct {
 	LM     *bindings.Loaded
 	Vision *clip.VisionLoaded
 	lm     *lmModel
+	opts   lmOptions
 
-	eps      float32
 	hidden   int
 	vocab    []string
 	types    []int32
@@ -119,7 +119,7 @@ func OpenWith(lmPath, mmprojPath string, o bindings.Options, flash bool) (*Capti
 	c := &Captioner{LM: lmf, Vision: v, lm: lmf.Model.(*lmModel)}
 	kv := lmf.Meta.KV()
 	c.hidden = int(kv.Uint("embedding_length"))
-	c.eps = kv.Float("attention.layer_norm_rms_epsilon", 1e-6)
+	c.opts = newLMOptions(kv)
 	c.vocab = kv.Strings("tokenizer.ggml.tokens")
 	for _, t := range kv.Ints("tokenizer.ggml.token_type") {
 		c.types = append(c.types, int32(t))
@@ -200,6 +200,45 @@ type item struct {
 	want bool // return logits for it
 }
 
+// newCaches makes one KV cache per sequence, of capacity cells each: a
+// sequence attends over its own cells only (decoder.go), laid out as when
+// it is captioned alone.
+func (c *Captioner) newCaches(n, capacity int, o Options) []*kvcache.Causal {
+	caches := make([]*kvcache.Causal, n)
+	for s := range caches {
+		caches[s] = kvcache.NewCausalCache(c.lm.Shift)
+		caches[s].Init(c.lm.Backend(), o.CacheType, 1, capacity, o.BatchSize)
+	}
+	return caches
+}
+
+func closeCaches(caches []*kvcache.Causal) {
+	for _, cache := range caches {
+		cache.Close()
+	}
+}
+
+// promptItems is sequence seq's prompt: pre, the image embedding's rows
+// (emb, E values a row), post; logits wanted for its last item.
+func (c *Captioner) promptItems(seq int, pre, post []int32, emb []float32) []item {
+	var items []item
+	add := func(it item) {
+		it.seq, it.pos = seq, int32(len(items))
+		items = append(items, it)
+	}
+	for _, t := range pre {
+		add(item{tok: t})
+	}
+	for r := range len(emb) / c.hidden {
+		add(item{emb: emb[r*c.hidden : (r+1)*c.hidden]})
+	}
+	for _, t := range post {
+		add(item{tok: t})
+	}
+	items[len(items)-1].want = true
+	return items
+}
+
 // Generate runs the language model on pre + image tokens + post for each
 // image embedding (E·n values, n image tokens each) and decodes.
 func (c *Captioner) Generate(pre, post []int32, embs [][]float32, o Options) ([]Result, error) {
@@ -210,9 +249,8 @@ func (c *Captioner) Generate(pre, post []int32, embs [][]float32, o Options) ([]
 	}
 	nimg := len(embs[0]) / c.hidden
 	plen := len(pre) + nimg + len(post)
-	cache := kvcache.NewCausalCache(c.lm.Shift)
-	cache.Init(c.lm.Backend(), o.CacheType, n, plen+o.MaxTokens+1, o.BatchSize)
-	defer cache.Close()
+	caches := c.newCaches(n, plen+o.MaxTokens+1, o)
+	defer closeCaches(caches)
 
 	c.Last = Stats{}
 	res := make([]Result, n)
@@ -224,25 +262,12 @@ func (c *Captioner) Generate(pre, post []int32, embs [][]float32, o Options) ([]
 		samplers[s] = newSampler(o.Sampling, o.FirstStream+uint64(s))
 		detok[s] = NewDetokenizer(c.vocab, c.types)
 		res[s].PromptTokens = plen
-		p := int32(0)
-		for _, t := range pre {
-			prompt = append(prompt, item{seq: s, pos: p, tok: t})
-			p++
-		}
-		for r := range nimg {
-			prompt = append(prompt, item{seq: s, pos: p, emb: embs[s][r*c.hidden : (r+1)*c.hidden]})
-			p++
-		}
-		for _, t := range post {
-			prompt = append(prompt, item{seq: s, pos: p, tok: t})
-			p++
-		}
-		prompt[len(prompt)-1].want = true
+		prompt = append(prompt, c.promptItems(s, pre, post, embs[s])...)
 	}
 
-	// Prompt: each sequence on its own, in chunks of BatchSize, so that a
-	// chunk never attends over another sequence's cells (all masked, but
-	// computed); the decode steps below are what batching saves.
+	// Prompt: each sequence on its own, in passes of BatchSize rows
+	// (llama.cpp's default n_ubatch; see BenchmarkLM); the decode steps
+	// below are what batching saves.
 	start := time.Now()
 	next := make([]int32, n)
 	var chunks [][]item
@@ -253,7 +278,7 @@ func (c *Captioner) Generate(pre, post []int32, embs [][]float32, o Options) ([]
 		}
 	}
 	for _, chunk := range chunks {
-		logits, err := c.forward(cache, chunk)
+		logits, err := c.forward(caches, chunk)
 		if err != nil {
 			return nil, err
 		}
@@ -302,7 +327,7 @@ func (c *Captioner) Generate(pre, post []int32, embs [][]float32, o Options) ([]
 		if len(step) == 0 {
 			break
 		}
-		logits, err := c.forward(cache, step)
+		logits, err := c.forward(caches, step)
 		if err != nil {
 			return nil, err
 		}
@@ -321,19 +346,20 @@ func (c *Captioner) Generate(pre, post []int32, embs [][]float32, o Options) ([]
 }
 
 // forward runs one batch through the language model and returns the logits
-// of the items that want them, keyed by their index in items.
-func (c *Captioner) forward(cache *kvcache.Causal, items []item) (map[int][]float32, error) {
+// of the items that want them, keyed by their index in items. Each
+// sequence's items are consecutive in items, and go to caches[seq].
+func (c *Captioner) forward(caches []*kvcache.Causal, items []item) (map[int][]float32, error) {
 	lm := c.lm
 	ctx := lm.Backend().NewContext()
 	defer ctx.Close()
 	n := len(items)
-	batch := input.Batch{Positions: make([]int32, n), Sequences: make([]int, n)}
+	pass := lmPass{caches: caches, opts: &c.opts}
+	positions := make([]int32, n)
 	toks := make([]int32, n)
 	var embIdx, outIdx []int32
 	var embData []float32
 	for i, it := range items {
-		batch.Positions[i], batch.Sequences[i] = it.pos, it.seq
-		toks[i] = it.tok
+		positions[i], toks[i] = it.pos, it.tok
 		if it.emb != nil {
 			embIdx = append(embIdx, int32(i))
 			embData = append(embData, it.emb...)
@@ -341,27 +367,39 @@ func (c *Captioner) forward(cache *kvcache.Causal, items []item) (map[int][]floa
 		if it.want {
 			outIdx = append(outIdx, int32(i))
 		}
+		if k := len(pass.spans) - 1; k >= 0 && pass.spans[k].seq == it.seq {
+			pass.spans[k].len++
+			continue
+		}
+		for _, s := range pass.spans {
+			if s.seq == it.seq {
+				return nil, fmt.Errorf("llava: sequence %d's items are not consecutive in a forward pass", it.seq)
+			}
+		}
+		pass.spans = append(pass.spans, span{seq: it.seq, off: i, len: 1})
 	}
-	if err := cache.StartForward(ctx, batch, false); err != nil {
-		return nil, fmt.Errorf("kv cache: %w", err)
+	for _, s := range pass.spans {
+		batch := input.Batch{Positions: positions[s.off : s.off+s.len], Sequences: make([]int, s.len)}
+		if err := caches[s.seq].StartForward(ctx, batch, false); err != nil {
+			return nil, fmt.Errorf("kv cache: %w", err)
+		}
 	}
 	h := lm.TokenEmbedding.Forward(ctx, ctx.Input().FromInts(toks, n)) // [H, n]
 	if len(embIdx) > 0 {
 		src := ctx.Input().FromFloats(embData, c.hidden, len(embIdx))
 		h = h.SetRows(ctx, src, ctx.Input().FromInts(embIdx, len(embIdx)))
 	}
-	positions := ctx.Input().FromInts(batch.Positions, n)
+	pass.positions = ctx.Input().FromInts(positions, n)
 	outputs := ctx.Input().FromInts(outIdx, len(outIdx))
-	for i, layer := range lm.Layers {
-		cache.SetLayer(i)
+	for i := range lm.Layers {
 		var out ml.Tensor
 		if i == len(lm.Layers)-1 {
 			out = outputs
 		}
-		h = layer.Forward(ctx, h, positions, out, cache, &lm.Options)
+		h = pass.layerForward(ctx, i, &lm.Layers[i], h, out)
 	}
-	h = lm.OutputNorm.Forward(ctx, h, c.eps)
-	logits := lm.Output.Forward(ctx, h) // [V, len(outIdx)]
+	h = lm.OutputNorm.Forward(ctx, h, c.opts.eps)
+	logits := linear(ctx, lm.Output, h) // [V, len(outIdx)]
 	ctx.Forward(logits).Compute(logits)
 	vals := logits.Floats()
 	v := logits.Dim(0)

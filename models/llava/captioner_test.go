@@ -266,3 +266,53 @@ func TestDetectTemplate(t *testing.T) {
 		t.Errorf("ChatML:\n%q\nwant\n%q", got, want)
 	}
 }
+
+// TestForwardBatchBytes: a decode step of three sequences in one pass gives
+// each sequence the logits bytes of the same step with that sequence alone
+// (a cache per sequence, MulmatColumns for the few columns), for an f32
+// and a q8_0 language model. The prompts are 0, 1 and 2 images long, so the
+// sequences' caches differ in length too.
+func TestForwardBatchBytes(t *testing.T) {
+	for _, typ := range []fsggml.TensorType{fsggml.TensorTypeF32, fsggml.TensorTypeQ8_0} {
+		t.Run(typ.String(), func(t *testing.T) {
+			c := openTiny(t, typ)
+			o := Options{}
+			o.defaults()
+			pre, post, err := c.Tokenize(o)
+			if err != nil {
+				t.Fatal(err)
+			}
+			emb := c.Vision.Embed([][]float32{c.Vision.Model.Preprocess(testImages(1)[0])})[0]
+			embs := [][]float32{nil, emb, append(slices.Clone(emb), emb...)}
+			// step runs the prompts of seqs, then one decode step of all of
+			// them in one pass, and returns each one's logits.
+			step := func(seqs []int) [][]float32 {
+				caches := c.newCaches(len(seqs), 256, o)
+				defer closeCaches(caches)
+				var next []item
+				for k, s := range seqs {
+					prompt := c.promptItems(k, pre, post, embs[s])
+					if _, err := c.forward(caches, prompt); err != nil {
+						t.Fatal(err)
+					}
+					next = append(next, item{seq: k, pos: int32(len(prompt)), tok: int32(5 + s), want: true})
+				}
+				logits, err := c.forward(caches, next)
+				if err != nil {
+					t.Fatal(err)
+				}
+				out := make([][]float32, len(seqs))
+				for k := range seqs {
+					out[k] = logits[k]
+				}
+				return out
+			}
+			batch := step([]int{0, 1, 2})
+			for s := range 3 {
+				if alone := step([]int{s}); !slices.Equal(batch[s], alone[0]) {
+					t.Errorf("sequence %d: logits in a batch of three differ from alone (max|Δ|/max|ref| %.1e)", s, parity.MaxRelErr(batch[s], alone[0]))
+				}
+			}
+		})
+	}
+}

@@ -1,8 +1,8 @@
 // Package llava is Multi-SC's captioner (Algorithm 1, step 3): LLaVA with a
 // Qwen1.5/Qwen2 language model, read from llama.cpp's pair of GGUF files —
-// the language model (general.architecture "qwen2", run by ollama's
-// model/models/qwen2: its exported token embedding, decoder layers, output
-// norm and head) and the mmproj (general.architecture "clip", run by
+// the language model (general.architecture "qwen2": ollama's
+// model/models/qwen2 loads it, and this package's decoder.go runs its
+// token embedding, decoder layers, output norm and head) and the mmproj (general.architecture "clip", run by
 // models/clip's vision tower and mlp projector).
 //
 // Captioning an image: llama.cpp's preprocessing for mlp projectors (fit to
@@ -11,18 +11,20 @@
 // the model's chat template (ChatML — Qwen's, and the fallback — or LLaVA's
 // Vicuna format, detected from tokenizer.chat_template) and split at
 // <image>, the projected image tokens spliced in place of the marker
-// (ggml set_rows over the token embeddings), a causal KV cache
-// (kvcache.Causal), and decoding with this package's sampler: greedy, or
+// (ggml set_rows over the token embeddings), a causal KV cache per
+// sequence (kvcache.Causal), and decoding with this package's sampler: greedy, or
 // temperature / top-k / top-p with a seed (one stream per image). Decoding
 // stops at the tokenizer's EOS, <|im_end|> or <|endoftext|>, or after
 // MaxTokens; text is detokenized incrementally without ever splitting a
 // UTF-8 character.
 //
 // Batch: Caption(images) encodes the images in one graph, fills each
-// sequence's prompt on its own (chunks never span sequences), then decodes
-// them as parallel sequences of one batch (as ollama's runner batches its
-// slots): one forward pass per step for all live sequences, masked per
-// sequence by the cache.
+// sequence's prompt on its own, then decodes them as parallel sequences of
+// one batch (as ollama's runner batches its slots): one forward pass per
+// step for all live sequences. Each sequence attends over its own cache
+// only, and the step's few columns go through bindings.MulmatColumns, so a
+// sequence gets the same logits, to the byte, in a batch as alone, and the
+// weights are read once a step for all of them (decoder.go).
 //
 // Files: `multisc synth --arch llava --out LM.gguf` writes LM.gguf and
 // LM-mmproj.gguf (SynthPair), with a real byte-level BPE tokenizer
