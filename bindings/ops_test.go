@@ -6,6 +6,7 @@ import (
 	"math"
 	"math/rand/v2"
 	"os"
+	"runtime"
 	"slices"
 	"testing"
 
@@ -286,4 +287,15 @@ func TestMulmatColumns(t *testing.T) {
 		}
 	}
 	t.Logf("ggml's 2-D product differs from one column at a time for some type: %v", differs)
+}
+
+// TestQdotTraits pins qdot.c's mirror of ggml's CPU type traits: q8_0 and
+// q4_0 weights take columns quantized to q8_0 (type 8), one row per dot
+// product (x86; the ARM int8 kernels take two, where qdot.c is not built).
+func TestQdotTraits(t *testing.T) {
+	for _, dt := range []ml.DType{ml.DTypeQ80, ml.DTypeQ40} {
+		if vt, rows := qdotTraits(dt); vt != 8 || (runtime.GOARCH == "amd64" && rows != 1) {
+			t.Errorf("dtype %v: vec_dot_type %d, nrows %d; want 8 and 1 (engine version changed?)", dt, vt, rows)
+		}
+	}
 }

@@ -27,6 +27,7 @@ typedef struct {
 	uint16_t d; // fp16 scale
 	int8_t qs[QK];
 } blk_q8_0;
+_Static_assert(sizeof(blk_q8_0) == 34, "block_q8_0 is 34 bytes in ggml");
 
 // Both weight blocks start with their fp16 scale; then q8_0 has 32 bytes,
 // q4_0 16 bytes of two 4-bit values each.
@@ -42,6 +43,12 @@ struct msc_cpu_traits {
 	int64_t nrows;
 };
 const struct msc_cpu_traits *ggml_get_type_traits_cpu(int type);
+
+void msc_qdot_traits_probe(int type, int *vec_dot_type, int64_t *nrows) {
+	const struct msc_cpu_traits *t = ggml_get_type_traits_cpu(type);
+	*vec_dot_type = t->vec_dot_type;
+	*nrows = t->nrows;
+}
 
 #if defined(__AVX2__) && defined(__FMA__) && defined(__F16C__) && (defined(__x86_64__) || defined(_M_X64))
 #include <immintrin.h>

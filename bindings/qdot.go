@@ -38,3 +38,13 @@ func qdotAvailable() bool { return C.msc_qdot_available() == 1 }
 func qdotMulmat(ctx ml.Context, w, x ml.Tensor) ml.Tensor {
 	return wrapTensor(x, C.msc_qdot(cContext(ctx), cTensor(w), cTensor(x)))
 }
+
+// qdotTraits is what qdot.c reads of ggml's CPU type traits of a type: the
+// type its columns are quantized to, and the rows its dot product takes.
+func qdotTraits(t ml.DType) (vecDotType int, rows int64) {
+	ggmlType := map[ml.DType]C.int{ml.DTypeQ80: 8, ml.DTypeQ40: 2}[t]
+	var vt C.int
+	var nr C.int64_t
+	C.msc_qdot_traits_probe(ggmlType, &vt, &nr)
+	return int(vt), int64(nr)
+}

@@ -26,4 +26,8 @@ int msc_qdot_ok(const struct ggml_tensor *w, const struct ggml_tensor *x);
 // backend's threads.
 struct ggml_tensor *msc_qdot(struct ggml_context *ctx, struct ggml_tensor *w, struct ggml_tensor *x);
 
+// msc_qdot_traits_probe reads the fields of ggml's CPU type traits of a
+// type that qdot.c's mirror of the struct sees (for the layout test).
+void msc_qdot_traits_probe(int type, int *vec_dot_type, int64_t *nrows);
+
 #endif
