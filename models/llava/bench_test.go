@@ -51,6 +51,15 @@ func benchPair(b *testing.B, typ string) (lm, mm string) {
 	return lm, mm
 }
 
+// benchLM is the LM type of the batching benchmarks: $MULTISC_BENCH_LM
+// (f16, q8_0, q4_0), q8_0 by default.
+func benchLM() string {
+	if typ := os.Getenv("MULTISC_BENCH_LM"); typ != "" {
+		return typ
+	}
+	return "q8_0"
+}
+
 func benchImage(w, h int) image.Image {
 	img := image.NewNRGBA(image.Rect(0, 0, w, h))
 	for i := range img.Pix {
@@ -132,11 +141,7 @@ func BenchmarkLM(b *testing.B) {
 // batched call was the faster, and each mode's seconds per stage
 // (encode = tower + projector; prompt = prompt fill; decode).
 func BenchmarkCaption3(b *testing.B) {
-	typ := os.Getenv("MULTISC_BENCH_LM")
-	if typ == "" {
-		typ = "q8_0"
-	}
-	c := openBench(b, typ)
+	c := openBench(b, benchLM())
 	defer c.Close()
 	imgs := []image.Image{benchImage(300, 200), benchImage(200, 300), benchImage(256, 256)}
 	for _, tokens := range []int{16, 64} {
@@ -191,11 +196,7 @@ func BenchmarkCaption3(b *testing.B) {
 // image's 576 tokens too, to separate the weights' share of a step from the
 // attention's (which grows with the cells a step attends over).
 func BenchmarkDecodeBatch(b *testing.B) {
-	typ := os.Getenv("MULTISC_BENCH_LM")
-	if typ == "" {
-		typ = "q8_0"
-	}
-	c := openBench(b, typ)
+	c := openBench(b, benchLM())
 	defer c.Close()
 	pre, post, err := c.Tokenize(Options{})
 	if err != nil {
