@@ -107,8 +107,8 @@ func (p *lmPass) layerForward(ctx ml.Context, i int, l *qwen2.DecoderLayer, h, o
 func (p *lmPass) attention(ctx ml.Context, layer int, a *qwen2.Attention, x ml.Tensor) ml.Tensor {
 	o := p.opts
 	n := x.Dim(1)
-	q := p.opts.rope(ctx, linear(ctx, a.Query, x).Reshape(ctx, o.headDim, o.heads, n), p.positions)
-	k := p.opts.rope(ctx, linear(ctx, a.Key, x).Reshape(ctx, o.headDim, o.kvHeads, n), p.positions)
+	q := o.rope(ctx, linear(ctx, a.Query, x).Reshape(ctx, o.headDim, o.heads, n), p.positions)
+	k := o.rope(ctx, linear(ctx, a.Key, x).Reshape(ctx, o.headDim, o.kvHeads, n), p.positions)
 	v := linear(ctx, a.Value, x).Reshape(ctx, o.headDim, o.kvHeads, n)
 	scale := 1 / math.Sqrt(float64(o.headDim))
 	var out ml.Tensor
