@@ -157,10 +157,13 @@ const MulmatColumnsMax = 8
 // its own way.
 func MulmatColumns(ctx ml.Context, w, x ml.Tensor) ml.Tensor {
 	k, n := x.Dim(0), x.Dim(1)
+	if n > MulmatColumnsMax || x.Dim(2) != 1 || x.Dim(3) != 1 {
+		return w.Mulmat(ctx, x) // a prompt pass: no checks through cgo
+	}
 	if qdotTakes(w, x) {
 		return qdotMulmat(ctx, w, x)
 	}
-	if n < 2 || n > MulmatColumnsMax || x.Dim(2) != 1 || x.Dim(3) != 1 || !contiguousX(x) || !weightOnHost(w) {
+	if n < 2 || !contiguousX(x) || !weightOnHost(w) {
 		return w.Mulmat(ctx, x)
 	}
 	return w.Mulmat(ctx, x.Reshape(ctx, k, 1, n)).Reshape(ctx, w.Dim(1), n)

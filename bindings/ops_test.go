@@ -214,11 +214,11 @@ func TestConv2D(t *testing.T) {
 
 // TestMulmatColumns: for 1 to MulmatColumnsMax columns, every column of
 // MulmatColumns is the bytes of the weight times that column alone, for
-// f32, f16, q8_0 and q4_0 weights (the last two through qdot.c, where
-// the build has it) (M not
-// a multiple of ggml's 16-row chunks), and the values are the weight times x up to the weight type's
-// rounding (against float64 on the dequantized weights: 1e-5·max|ref| for
-// f32 weights; f16 and the quantized types also round x, to f16 or q8_0).
+// f32, f16, q8_0 and q4_0 weights (the last two through qdot.c, where the
+// build has it; M is not a multiple of ggml's 16-row chunks), and the
+// values are the weight times x up to the weight type's rounding (against
+// float64 on the dequantized weights: 1e-5·max|ref| for f32 weights; f16
+// and the quantized types also round x, to f16 or q8_0).
 func TestMulmatColumns(t *testing.T) {
 	const k, m = 256, 52
 	wf := randn(801, k*m, 0.5)

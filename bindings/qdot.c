@@ -16,8 +16,8 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
-#include <string.h>
 
+#include "gemm.h"
 #include "ggml_mirror.h"
 #include "qdot.h"
 
@@ -168,12 +168,10 @@ int msc_qdot_ok(const struct ggml_tensor *wt, const struct ggml_tensor *xt) {
 	if ((w->type != TYPE_Q8_0 && w->type != TYPE_Q4_0) || w->ne[2] != 1 || w->ne[3] != 1 ||
 	    w->nb[1] != (size_t)(w->ne[0] / QK) * block_bytes(w->type))
 		return 3;
-	if (x->type != TYPE_F32 || x->ne[0] != w->ne[0] || x->ne[0] % QK != 0 || x->ne[1] < 1 ||
-	    x->ne[1] > MSC_QDOT_MAX_COLS || x->ne[2] != 1 || x->ne[3] != 1 || x->nb[0] != sizeof(float) ||
-	    x->nb[1] != (size_t)x->ne[0] * sizeof(float))
+	if (!msc_contiguous_f32(xt) || x->ne[0] != w->ne[0] || x->ne[0] % QK != 0 || x->ne[1] < 1 ||
+	    x->ne[1] > MSC_QDOT_MAX_COLS || x->ne[2] != 1 || x->ne[3] != 1)
 		return 4;
-	void *buf = w->view_src ? w->view_src->buffer : w->buffer;
-	if (!buf || !ggml_backend_buffer_is_host(buf)) return 5;
+	if (!msc_weight_host(wt)) return 5;
 	return 1;
 }
 
